@@ -1,0 +1,1 @@
+"""Repository-wide pytest configuration (the kit's own plugin is loaded from its entry point)."""

@@ -1,0 +1,24 @@
+"""The AINative Chat Completions contract: JSON Schemas, the OpenAPI document, validators.
+
+Example:
+    >>> import contracts
+    >>> contracts.validate("usage", {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7})
+    >>> contracts.load_openapi()["info"]["title"]
+    'AINative Chat Completions API'
+"""
+
+from contracts.loaders import SCHEMA_BASE_URI, load_openapi, load_schema, openapi_bytes, schema_names
+from contracts.validation import ContractError, ContractViolation, errors_for, validate, validator_for
+
+__all__ = [
+    "SCHEMA_BASE_URI",
+    "ContractError",
+    "ContractViolation",
+    "errors_for",
+    "load_openapi",
+    "load_schema",
+    "openapi_bytes",
+    "schema_names",
+    "validate",
+    "validator_for",
+]

@@ -1,0 +1,121 @@
+"""Compiled validators for the contract's schemas, and errors that name the JSON path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+
+from contracts.loaders import SCHEMA_BASE_URI, load_schema, schema_names
+
+__all__ = ["ContractError", "ContractViolation", "errors_for", "validate", "validator_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class ContractError:
+    """One way an instance breaks a schema.
+
+    Attributes:
+        path: JSON path of the offending value, e.g. ``$.choices[0].finish_reason``.
+        message: what is wrong, starting with the path.
+        keyword: the JSON Schema keyword that failed (``required``, ``type``, ``const``...).
+    """
+
+    path: str
+    message: str
+    keyword: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ContractViolation(ValueError):
+    """Raised by :func:`validate` when an instance does not match its schema."""
+
+    def __init__(self, schema: str, errors: Sequence[ContractError]) -> None:
+        self.schema = schema
+        self.errors = tuple(errors)
+        lines = "\n".join(f"  - {error.message}" for error in self.errors)
+        super().__init__(f"instance does not match schema {schema!r}:\n{lines}")
+
+
+@cache
+def _registry() -> Registry:  # type: ignore[type-arg]
+    resources = [(SCHEMA_BASE_URI + f"{name}.json", Resource.from_contents(load_schema(name))) for name in schema_names()]
+    return Registry().with_resources(resources)
+
+
+@cache
+def validator_for(name: str) -> Draft202012Validator:
+    """Return the compiled validator of schema ``name`` (format checking on), built once.
+
+    Example:
+        >>> validator_for("usage").is_valid({"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3})
+        True
+    """
+    schema = load_schema(name)
+    return Draft202012Validator(
+        schema, registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def json_path(parts: Iterable[str | int]) -> str:
+    """Render a jsonschema ``absolute_path`` as a JSON path: ``$.choices[0].delta``."""
+    out = "$"
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _leaves(error: ValidationError) -> Iterable[ValidationError]:
+    # anyOf/oneOf report one summary error; its context holds what each branch wanted.
+    # Report the deepest errors of the branch that got furthest, which name the real field.
+    if error.context:
+        deepest = max(len(e.absolute_path) for e in error.context)
+        if deepest > len(error.absolute_path):
+            for sub in error.context:
+                if len(sub.absolute_path) == deepest:
+                    yield from _leaves(sub)
+            return
+    yield error
+
+
+def _describe(error: ValidationError) -> ContractError:
+    path_parts = list(error.absolute_path)
+    if error.validator == "required" and isinstance(error.instance, Mapping):
+        missing = [k for k in error.validator_value if k not in error.instance]
+        if missing:
+            path_parts.append(missing[0])
+    path = json_path(path_parts)
+    return ContractError(path=path, message=f"{path}: {error.message}", keyword=str(error.validator))
+
+
+def errors_for(name: str, instance: Any) -> list[ContractError]:
+    """Every way ``instance`` breaks schema ``name`` (empty when it conforms), sorted by path."""
+    found: dict[tuple[str, str], ContractError] = {}
+    for error in validator_for(name).iter_errors(instance):
+        for leaf in _leaves(error):
+            described = _describe(leaf)
+            found.setdefault((described.path, described.message), described)
+    return sorted(found.values(), key=lambda e: (e.path, e.message))
+
+
+def validate(name: str, instance: Any) -> None:
+    """Raise :class:`ContractViolation` unless ``instance`` conforms to schema ``name``.
+
+    Example:
+        >>> validate("usage", {"prompt_tokens": 1, "completion_tokens": "2", "total_tokens": 3})
+        Traceback (most recent call last):
+        ...
+        contracts.validation.ContractViolation: instance does not match schema 'usage':
+          - $.completion_tokens: '2' is not of type 'integer'
+    """
+    validator = validator_for(name)
+    if validator.is_valid(instance):
+        return
+    raise ContractViolation(name, errors_for(name, instance))

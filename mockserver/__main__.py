@@ -1,0 +1,5 @@
+"""``python -m mockserver`` is ``ainative-mock``."""
+
+from mockserver.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""pytest plugin of ainative-contract-kit (registered through the ``pytest11`` entry point)."""
