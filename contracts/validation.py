@@ -24,11 +24,13 @@ class ContractError:
         path: JSON path of the offending value, e.g. ``$.choices[0].finish_reason``.
         message: what is wrong, starting with the path.
         keyword: the JSON Schema keyword that failed (``required``, ``type``, ``const``...).
+        location: the same path as a tuple of keys and indexes, e.g. ``("choices", 0, "finish_reason")``.
     """
 
     path: str
     message: str
     keyword: str
+    location: tuple[str | int, ...] = ()
 
     def __str__(self) -> str:
         return self.message
@@ -92,7 +94,9 @@ def _describe(error: ValidationError) -> ContractError:
         if missing:
             path_parts.append(missing[0])
     path = json_path(path_parts)
-    return ContractError(path=path, message=f"{path}: {error.message}", keyword=str(error.validator))
+    return ContractError(
+        path=path, message=f"{path}: {error.message}", keyword=str(error.validator), location=tuple(path_parts)
+    )
 
 
 def errors_for(name: str, instance: Any) -> list[ContractError]:

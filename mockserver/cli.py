@@ -1,23 +1,130 @@
-"""The ``ainative-mock`` command line."""
+"""The ``ainative-mock`` command line: ``serve`` the mock, ``check`` a server against the contract."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import socket
 import sys
 from collections.abc import Sequence
+from typing import Any
+
+from mockserver.config import CLI_ALIASES, ENV_PREFIX, OPTIONS, ConfigError, MockConfig, load_config
+
+__all__ = ["build_parser", "main"]
+
+log = logging.getLogger("mockserver")
+
+SERVE_EPILOG = f"""\
+Every option can also be set in the environment as {ENV_PREFIX}<NAME> (e.g. {ENV_PREFIX}PORT=9000,
+lists comma-separated) or in a TOML/YAML file given with --config (keys as in the option names,
+with underscores: ttft_ms = 300). The command line wins over the environment, the environment
+over the file. The file alone can also set the model table (models) and reply rules (replies).
+
+Default keys: any key starting with ak_, sk_, tmp_ or zdb_live_ and 4 more characters (e.g.
+ak_your_key), sent as X-API-Key or Authorization: Bearer. Test keys: ak_test_insufficient_credits
+(402), ak_test_rate_limited (429), ak_test_server_error (500), ak_test_unavailable (503),
+ak_test_forbidden (403), ak_test_disconnect (stream cut). Test models: mock-unavailable (503),
+mock-plan-gated (403).
+"""
+
+
+def _add_serve_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help=f"TOML or YAML config file (env {ENV_PREFIX}CONFIG)")
+    for option in OPTIONS:
+        if not option.cli:
+            continue
+        flags = [option.flag]
+        alias = CLI_ALIASES.get(option.name)
+        if alias:
+            flags.insert(0, alias)
+        kwargs: dict[str, Any] = {"dest": option.name, "metavar": option.metavar,
+                                  "help": f"{option.help} [env {option.env}]"}
+        if option.is_list:
+            kwargs["action"] = "append"
+        parser.add_argument(*flags, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ainative-mock", description="AINative Chat Completions mock server and contract checks.")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    """The argument parser of ``ainative-mock`` and its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="ainative-mock",
+        description="A faithful mock of the AINative Chat Completions API, and contract checks for any server.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve", help="start the mock server", description="Start the AINative mock server.",
+        epilog=SERVE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_serve_options(serve)
+    check_help = "check a server (the live API, this mock, any compatible server) against the contract"
+    try:
+        from contracts.conformance.cli import build_parser as build_check_parser
+    except ImportError:  # pragma: no cover - the conformance package ships with this one
+        build_check_parser = None
+    if build_check_parser is not None:
+        check_parser = build_check_parser()
+        commands.add_parser("check", help=check_help, description=check_parser.description,
+                            parents=[check_parser], add_help=False,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     return parser
 
 
+def serve(config: MockConfig) -> int:
+    """Serve the mock in the foreground until interrupted."""
+    import uvicorn
+
+    from mockserver.app import AINativeMock, is_loopback
+    from mockserver.server import uvicorn_config
+
+    mock = AINativeMock(config)
+    sock = socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((config.host, config.port))
+    except OSError as exc:
+        sys.stderr.write(f"ainative-mock: cannot bind {config.host}:{config.port}: {exc.strerror}\n")
+        return 1
+    port = sock.getsockname()[1]
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    shown = "127.0.0.1" if config.host in ("0.0.0.0", "::") else host  # noqa: S104
+    base = f"http://{shown}:{port}"
+    control = "on" if (config.admin_token or is_loopback(config.host)) else "off (set --admin-token)"
+    sys.stdout.write(
+        f"AINative mock server listening on {base}\n"
+        f"  OpenAI-style base URL: {base}/api/v1   (e.g. OpenAI(base_url=\"{base}/api/v1\", api_key=\"ak_your_key\"))\n"
+        f"  seed: {config.seed}   credits per key: {config.credits}   error style: {config.error_style}\n"
+        f"  control API: {base}/_mock/ ({control})   contract: {base}/openapi.json\n"
+    )
+    sys.stdout.flush()
+    server = uvicorn.Server(uvicorn_config(mock.app, config.host, port, config.log_level))
+    server.run(sockets=[sock])
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status."""
+    """Run ``ainative-mock``; returns the exit status (2 for usage errors)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stdout)
         return 0
-    return 2
+    if args.command == "check":
+        from contracts.conformance.cli import run_from_args
+
+        return run_from_args(args)
+    cli_values = {option.name: getattr(args, option.name) for option in OPTIONS if option.cli}
+    try:
+        config = load_config(cli_values, config_file=args.config)
+    except ConfigError as exc:
+        sys.stderr.write(f"ainative-mock serve: {exc}\n")
+        return 2
+    if not (config.admin_token or _loopback(config.host)):
+        sys.stderr.write("ainative-mock: bound beyond loopback without --admin-token: the control API is off\n")
+    return serve(config)
+
+
+def _loopback(host: str) -> bool:
+    from mockserver.app import is_loopback
+
+    return is_loopback(host)

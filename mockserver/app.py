@@ -1,0 +1,168 @@
+"""The app factory: a Starlette application serving the AINative API from a :class:`MockState`."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+import contracts
+from mockserver.auth import AuthError
+from mockserver.chat import ChatEndpoint
+from mockserver.config import MockConfig
+from mockserver.control import control_openapi_paths, control_routes
+from mockserver.errors import error_body
+from mockserver.responses import json_response, new_request_id
+from mockserver.state import MockState
+
+__all__ = ["BALANCE_ROUTES", "CHAT_ROUTES", "MODEL_ROUTES", "AINativeMock", "create_app"]
+
+log = logging.getLogger("mockserver")
+
+CHAT_ROUTES = (
+    "/v1/public/chat/completions",
+    "/api/v1/public/chat/completions",
+    "/api/v1/chat/completions",
+    "/v1/chat/completions",
+    "/api/v1/managed/chat/completions",
+    "/api/v1/public/managed-chat/chat/completions",
+)
+BALANCE_ROUTES = ("/api/v1/public/credits/balance", "/v1/public/credits/balance", "/api/v1/credits/balance")
+MODEL_ROUTES = ("/v1/models", "/api/v1/models")
+EXPOSED_HEADERS = [
+    "x-request-id", "retry-after",
+    "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests",
+    "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens",
+]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` keeps the server reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class AINativeMock:
+    """One mock: its Starlette ``app`` and its ``state`` (the control operations live on the state).
+
+    Example:
+        >>> mock = AINativeMock(MockConfig(credits=10))
+        >>> mock.state.set_credits(0)
+        >>> sorted(mock.state.pending())
+        ['faults', 'replies']
+    """
+
+    def __init__(self, config: MockConfig | None = None) -> None:
+        self.config = config or MockConfig()
+        self.state = MockState(self.config)
+        self.chat = ChatEndpoint(self.state)
+        self.app = Starlette(
+            routes=self._routes(),
+            middleware=[
+                Middleware(
+                    CORSMiddleware,
+                    allow_origins=list(self.config.cors_origins),
+                    allow_methods=["*"],
+                    allow_headers=["*"],
+                    expose_headers=EXPOSED_HEADERS,
+                    max_age=600,
+                )
+            ],
+            exception_handlers={HTTPException: self._http_exception, Exception: self._server_error},
+        )
+        self.app.state.mock = self
+        self._openapi = json.dumps(self._openapi_document(), separators=(",", ":")).encode()
+
+    def _routes(self) -> list[BaseRoute]:
+        routes: list[BaseRoute] = [Route(path, self.chat, methods=["POST"]) for path in CHAT_ROUTES]
+        routes += [Route(path, self.balance, methods=["GET"]) for path in BALANCE_ROUTES]
+        routes += [Route(path, self.models, methods=["GET"]) for path in MODEL_ROUTES]
+        routes += [
+            Route("/health", self.health, methods=["GET"]),
+            Route("/openapi.json", self.openapi, methods=["GET"]),
+            *control_routes(self),
+        ]
+        return routes
+
+    def _openapi_document(self) -> dict[str, Any]:
+        document = contracts.load_openapi()
+        document["paths"].update(control_openapi_paths())
+        document["tags"].append({"name": "mock-control", "description": "The mock's control API (not on the real API)."})
+        document["servers"] = [{"url": "/"}]
+        return document
+
+    def _error(self, status: int, message: str | None = None, headers: dict[str, str] | None = None) -> Response:
+        return json_response(error_body(self.state.config.error_style, status, message), status, new_request_id(),
+                             headers)
+
+    async def _http_exception(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        message = {404: f"No route {request.url.path}", 405: f"Method {request.method} not allowed here"}.get(
+            exc.status_code, exc.detail
+        )
+        return self._error(exc.status_code, message, dict(exc.headers or {}))
+
+    async def _server_error(self, request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return self._error(500, "Internal server error")
+
+    # -- endpoints --------------------------------------------------------------------------
+    def _identity_or_error(self, request: Request) -> tuple[str, Response | None]:
+        try:
+            identity = self.chat.authenticator().authenticate(
+                request.headers.get("x-api-key"), request.headers.get("authorization")
+            )
+        except AuthError as exc:
+            return "", self._error(401, str(exc))
+        return identity.account, None
+
+    async def balance(self, request: Request) -> Response:
+        """GET credits balance of the caller (contract ``credits-balance``)."""
+        account, error = self._identity_or_error(request)
+        if error is not None:
+            return error
+        return json_response(self.state.ledger.balance(account), 200, new_request_id())
+
+    async def models(self, request: Request) -> Response:
+        """GET the OpenAI-compatible models list of the configured model table."""
+        _, error = self._identity_or_error(request)
+        if error is not None:
+            return error
+        data = [
+            {"id": m.id, "object": "model", "created": m.created, "owned_by": m.owned_by,
+             "context_window": m.context_window}
+            for m in self.state.config.models
+        ]
+        return json_response({"object": "list", "data": data}, 200, new_request_id())
+
+    async def health(self, request: Request) -> Response:
+        """GET liveness: ``{"status": "ok"}``."""
+        return json_response({"status": "ok", "requests": self.state.journal.total}, 200, new_request_id())
+
+    async def openapi(self, request: Request) -> Response:
+        """GET the contract's OpenAPI document plus the control API."""
+        return Response(self._openapi, 200, media_type="application/json")
+
+
+def create_app(config: MockConfig | None = None) -> Starlette:
+    """A Starlette app serving the mock; its :class:`AINativeMock` is ``app.state.mock``.
+
+    Example:
+        >>> app = create_app(MockConfig(credits=500))
+        >>> app.state.mock.state.ledger.balance("sk_test_1234")["total_credits"]
+        500
+    """
+    return AINativeMock(config).app

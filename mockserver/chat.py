@@ -1,0 +1,261 @@
+"""The chat completions endpoint: auth, limits, validation, faults, credits, reply, JSON or SSE."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from mockserver.auth import AuthError, Authenticator, Identity
+from mockserver.errors import error_body, validation_body
+from mockserver.faults import Fault, FaultError, parse_fault
+from mockserver.journal import JournalEntry
+from mockserver.ledger import MICRO, micro
+from mockserver.replies import Reply, generate_reply, last_user_message, match_rule, truncate
+from mockserver.requests_body import BodyError, read_json_body
+from mockserver.responses import json_response, new_request_id
+from mockserver.sse import CompletionStream, StreamOutcome, build_stream, stream_headers
+from mockserver.state import MockState
+from mockserver.tokens import prompt_tokens
+
+__all__ = ["MAGIC_KEYS", "MAGIC_MODELS", "MANAGED_ROUTES", "ChatEndpoint"]
+
+MANAGED_ROUTES = frozenset({"/api/v1/managed/chat/completions", "/api/v1/public/managed-chat/chat/completions"})
+MAGIC_KEYS: dict[str, Fault] = {
+    "ak_test_insufficient_credits": Fault("http_error", status=402, source="magic"),
+    "ak_test_rate_limited": Fault("http_error", status=429, retry_after=1, source="magic"),
+    "ak_test_server_error": Fault("http_error", status=500, source="magic"),
+    "ak_test_unavailable": Fault("http_error", status=503, retry_after=1, source="magic"),
+    "ak_test_forbidden": Fault("http_error", status=403, source="magic"),
+    "ak_test_disconnect": Fault("disconnect", source="magic"),
+}
+"""Test keys that always get one answer, like a payment provider's test cards."""
+MAGIC_MODELS: dict[str, Fault] = {
+    "mock-unavailable": Fault("http_error", status=503, retry_after=1, source="magic"),
+    "mock-plan-gated": Fault("http_error", status=403, source="magic"),
+}
+"""Test models that always get one answer."""
+
+
+class _Reject(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+@dataclass(slots=True)
+class _Call:
+    request: Request
+    request_id: str
+    entry: JournalEntry
+    headers: dict[str, str]
+    identity: Identity | None = None
+
+
+class ChatEndpoint:
+    """ASGI endpoint answering chat completions for one :class:`MockState`."""
+
+    def __init__(self, state: MockState) -> None:
+        self.state = state
+        self._auth_key: tuple[tuple[str, ...], tuple[str, ...], str] | None = None
+        self._auth: Authenticator | None = None
+
+    def authenticator(self) -> Authenticator:
+        """The authenticator for the current config (rebuilt only when the auth settings change)."""
+        config = self.state.config
+        key = (config.api_keys, config.key_prefixes, config.jwt_secret)
+        if self._auth is None or key != self._auth_key:
+            self._auth = Authenticator(*key)
+            self._auth_key = key
+        return self._auth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        call = _Call(request, new_request_id(), JournalEntry(0, request.method, request.url.path, 0,
+                                                             started=time.perf_counter()), {})
+        call.entry.request_id = call.request_id
+        try:
+            response = await self._handle(call)
+        except _Reject as reject:
+            response = reject.response
+        if isinstance(response, CompletionStream):
+            await response(scope, receive, send)
+            return
+        self._finish(call, response.status_code)
+        await response(scope, receive, send)
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _error(self, call: _Call, status: int, message: str | None = None, code: str | None = None,
+               retry_after: int | None = None) -> _Reject:
+        headers = dict(call.headers)
+        if retry_after is not None:
+            headers["retry-after"] = str(retry_after)
+        body = error_body(self.state.config.error_style, status, message, code)
+        return _Reject(json_response(body, status, call.request_id, headers))
+
+    def _finish(self, call: _Call, status: int) -> None:
+        entry = call.entry
+        entry.status = status
+        entry.duration_ms = entry.ttfb_ms = (time.perf_counter() - entry.started) * 1000
+        self.state.journal.add(entry)
+
+    def _fault_for(self, call: _Call, model: str, stream: bool) -> Fault | None:
+        header = call.request.headers.get("x-mock-fault")
+        if header:
+            try:
+                fault = parse_fault(header)
+            except FaultError as exc:
+                raise self._error(call, 400, f"X-Mock-Fault: {exc}", "invalid_fault") from None
+            return fault if stream or not fault.stream_only else None
+        identity = call.identity
+        magic = MAGIC_KEYS.get(identity.account) if identity is not None else None
+        magic = magic or MAGIC_MODELS.get(model)
+        if magic is not None:
+            return magic if stream or not magic.stream_only else None
+        queued = self.state.fault_queue.take(model, call.request.url.path, stream)
+        if queued is not None:
+            return queued
+        return self.state.seeded.draw(stream)
+
+    # -- the pipeline -----------------------------------------------------------------------
+    async def _handle(self, call: _Call) -> Response | CompletionStream:
+        state = self.state
+        config = state.config
+        headers = call.request.headers
+        try:
+            call.identity = self.authenticator().authenticate(headers.get("x-api-key"), headers.get("authorization"))
+        except AuthError as exc:
+            raise self._error(call, 401, str(exc)) from None
+        call.entry.key = call.identity.masked
+        try:
+            body = await read_json_body(call.request, config.max_body_bytes, "chat-request")
+        except BodyError as exc:
+            if exc.status == 422:
+                payload = validation_body(config.error_style, exc.problems)
+                raise _Reject(json_response(payload, 422, call.request_id, call.headers)) from None
+            raise self._error(call, exc.status, exc.message) from None
+        call.entry.body = body
+        model_id = body.get("model") or body.get("preferred_model") or config.default_model
+        stream = bool(body.get("stream"))
+        call.entry.model, call.entry.stream = model_id, stream
+
+        fault = self._fault_for(call, model_id, stream)
+        if fault is not None:
+            call.entry.fault = {**fault.as_dict(), "source": fault.source}
+            if fault.name == "latency":
+                await anyio.sleep((fault.ms or 0) / 1000)
+            elif fault.name == "http_error" and fault.status is not None:
+                raise self._error(call, fault.status, retry_after=fault.retry_after)
+
+        model = config.model(model_id)
+        if model is None:
+            status = config.unknown_model_status
+            raise self._error(call, status, f"Model '{model_id}' is not available", "model_not_available",
+                              retry_after=None)
+        if model_id in state.unavailable:
+            raise self._error(call, 503, f"Model '{model_id}' is temporarily unavailable", retry_after=1)
+        account = state.ledger.account(call.identity.account)
+        if not model.allows(account.plan):
+            raise self._error(call, 403, f"Model '{model_id}' is not available on the {account.plan} plan")
+
+        reply, finish_reason = self._reply(body, config.seed)
+        usage = self._usage(body, reply)
+        call.entry.usage = usage
+
+        rpm = account.rpm if account.rpm is not None else config.rpm
+        tpm = account.tpm if account.tpm is not None else config.tpm
+        decision = state.limiter.check(call.identity.account, rpm, tpm, usage["total_tokens"])
+        call.headers.update(decision.headers)
+        if not decision.allowed:
+            raise self._error(call, 429, decision.reason, retry_after=decision.retry_after)
+
+        cost = micro(usage["total_tokens"] * model.price)
+        if not state.ledger.reserve(call.identity.account, cost):
+            raise self._error(call, 402, "Insufficient credits")
+
+        completion_id = "chatcmpl-" + os.urandom(12).hex()
+        created = int(time.time())
+        if stream:
+            return self._stream(call, body, model_id, reply, finish_reason, usage, cost, model.price, fault,
+                                completion_id, created)
+        call.entry.charged = cost / MICRO
+        return json_response(
+            self._completion(call, model_id, model.owned_by, reply, finish_reason, usage, cost, completion_id,
+                             created, account.plan),
+            200, call.request_id, call.headers,
+        )
+
+    def _reply(self, body: Mapping[str, Any], seed: int) -> tuple[Reply, str]:
+        messages = body["messages"]
+        prompt = last_user_message(messages)
+        reply = self.state.next_scripted() or match_rule(self.state.config.replies, seed, prompt)
+        reply = reply or generate_reply(seed, prompt)
+        if reply.tool_calls:
+            return reply, "tool_calls"
+        max_tokens = body.get("max_tokens") or self.state.config.default_max_tokens
+        reply, cut = truncate(reply, max_tokens)
+        return reply, "length" if cut else "stop"
+
+    @staticmethod
+    def _usage(body: Mapping[str, Any], reply: Reply) -> dict[str, int]:
+        prompt = prompt_tokens(body["messages"], body.get("system"))
+        completion = reply.completion_tokens
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+    def _completion(self, call: _Call, model: str, provider: str, reply: Reply, finish_reason: str,
+                    usage: dict[str, int], cost: int, completion_id: str, created: int,
+                    plan: str) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": reply.text}
+        if reply.tool_calls:
+            message["tool_calls"] = [
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                for c in reply.tool_calls
+            ]
+        body: dict[str, Any] = {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": model,
+            "provider": provider,
+            "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
+            "usage": usage,
+        }
+        if call.request.url.path in MANAGED_ROUTES:
+            remaining = self.state.ledger.account(call.identity.account if call.identity else "").remaining
+            body.update(finish_reason=finish_reason, credits_consumed=cost / MICRO,
+                        credits_remaining=remaining / MICRO, plan_tier=plan)
+        return body
+
+    def _stream(self, call: _Call, body: Mapping[str, Any], model: str, reply: Reply, finish_reason: str,
+                usage: dict[str, int], cost: int, price: float, fault: Fault | None, completion_id: str,
+                created: int) -> CompletionStream:
+        config = self.state.config
+        options = body.get("stream_options") or {}
+        plan = build_stream(
+            completion_id=completion_id, created=created, model=model, reply=reply, finish_reason=finish_reason,
+            usage=usage, include_usage=bool(options.get("include_usage")), ttft_s=config.ttft_ms / 1000,
+            tokens_per_second=config.tokens_per_second, fault=fault,
+        )
+        account = call.identity.account if call.identity else ""
+
+        def on_done(outcome: StreamOutcome) -> None:
+            sent_all = outcome.completion_tokens_sent >= usage["completion_tokens"]
+            actual = cost if sent_all else micro((usage["prompt_tokens"] + outcome.completion_tokens_sent) * price)
+            self.state.ledger.settle(account, cost, actual)
+            entry = call.entry
+            entry.charged = min(actual, cost) / MICRO
+            entry.chunks_sent = outcome.events_sent
+            entry.disconnected = outcome.disconnected
+            entry.status = 200
+            now = time.perf_counter()
+            entry.duration_ms = (now - entry.started) * 1000
+            entry.ttfb_ms = ((outcome.first_byte or now) - entry.started) * 1000
+            self.state.journal.add(entry)
+
+        return CompletionStream(plan, stream_headers(call.request_id, call.headers), on_done)

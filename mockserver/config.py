@@ -1,0 +1,322 @@
+"""Settings of the mock, and how they are read: CLI over environment over config file.
+
+Every option has one name. On the command line it is ``--name-with-dashes``; in the
+environment ``AINATIVE_MOCK_NAME_IN_CAPS``; in a TOML or YAML config file the key
+``name_with_underscores``. Lists are comma-separated in the environment and repeatable
+(or comma-separated) on the command line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mockserver.models import DEFAULT_MODEL, DEFAULT_MODELS, ModelInfo, models_from_config
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["ENV_PREFIX", "OPTIONS", "ConfigError", "MockConfig", "Option", "load_config"]
+
+ENV_PREFIX = "AINATIVE_MOCK_"
+ERROR_STYLES = ("detail", "openai", "compat")
+DEFAULT_KEY_PREFIXES = ("ak_", "sk_", "tmp_", "zdb_live_")
+FAULT_NAMES = (
+    "http_error",
+    "latency",
+    "slow_first_token",
+    "disconnect",
+    "malformed_chunk",
+    "stall",
+    "error_frame",
+    "no_finish_reason",
+    "no_done",
+)
+
+
+class ConfigError(ValueError):
+    """A setting has a value the mock cannot use; the message names the setting."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRule:
+    """Reply with fixed text or a tool call when the last user message matches.
+
+    Attributes:
+        match: substring (or regular expression when ``regex``) searched in the last user message.
+        regex: treat ``match`` as a regular expression.
+        text: the reply text (exclusive with ``tool_call``).
+        tool_call: ``{"name": ..., "arguments": {...}}`` to answer with a tool call.
+    """
+
+    match: str
+    regex: bool = False
+    text: str | None = None
+    tool_call: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MockConfig:
+    """Everything that shapes the mock's behaviour. Build with :func:`load_config` or directly."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    seed: int = 0
+    # Auth
+    api_keys: tuple[str, ...] = ()
+    key_prefixes: tuple[str, ...] = DEFAULT_KEY_PREFIXES
+    jwt_secret: str = "ainative-mock-jwt-secret"
+    # Requests and replies
+    default_model: str = DEFAULT_MODEL
+    default_max_tokens: int = 1024
+    unknown_model_status: int = 503
+    max_body_bytes: int = 1024 * 1024
+    models: tuple[ModelInfo, ...] = DEFAULT_MODELS
+    replies: tuple[ReplyRule, ...] = ()
+    # Streaming pacing
+    ttft_ms: float = 0.0
+    tokens_per_second: float = 0.0
+    # Errors and browsers
+    error_style: str = "detail"
+    cors_origins: tuple[str, ...] = ("*",)
+    # Credits, limits, outages
+    credits: int = 1_000_000
+    plan: str = "pro"
+    rpm: int = 0
+    tpm: int = 0
+    unavailable_models: tuple[str, ...] = ()
+    # Faults
+    fault_rate: float = 0.0
+    faults: tuple[str, ...] = ("429", "500", "503")
+    # Control API and journal
+    admin_token: str | None = None
+    journal_size: int = 1000
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        _check(self)
+
+    def replace(self, **changes: Any) -> MockConfig:
+        """A copy with ``changes`` applied (validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def model(self, model_id: str) -> ModelInfo | None:
+        """The model table entry for ``model_id``, or None."""
+        for info in self.models:
+            if info.id == model_id:
+                return info
+        return None
+
+
+def _check(config: MockConfig) -> None:
+    def need(ok: bool, name: str, why: str) -> None:
+        if not ok:
+            raise ConfigError(f"{name}: {why}")
+
+    need(0 <= config.port <= 65535, "port", f"{config.port} is not a port number (0..65535; 0 picks a free port)")
+    need(config.error_style in ERROR_STYLES, "error_style", f"{config.error_style!r} is not one of {ERROR_STYLES}")
+    need(config.unknown_model_status in (400, 403, 404, 503), "unknown_model_status", "must be 400, 403, 404 or 503")
+    need(config.max_body_bytes > 0, "max_body_bytes", "must be positive")
+    need(config.default_max_tokens > 0, "default_max_tokens", "must be positive")
+    need(config.ttft_ms >= 0, "ttft_ms", "must be >= 0")
+    need(config.tokens_per_second >= 0, "tokens_per_second", "must be >= 0 (0 = as fast as possible)")
+    need(config.credits >= 0, "credits", "must be >= 0")
+    need(config.rpm >= 0 and config.tpm >= 0, "rpm/tpm", "must be >= 0 (0 = no limit)")
+    need(0.0 <= config.fault_rate <= 1.0, "fault_rate", f"{config.fault_rate} is not in 0..1")
+    need(config.journal_size > 0, "journal_size", "must be positive")
+    need(bool(config.models), "models", "the model table is empty")
+    for fault in config.faults:
+        need(fault in FAULT_NAMES or (fault.isdigit() and 400 <= int(fault) <= 599), "faults",
+             f"{fault!r} is neither an HTTP status nor one of {', '.join(FAULT_NAMES)}")
+    need(bool(config.key_prefixes) or bool(config.api_keys), "api_keys", "no key could ever be valid")
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One user-facing setting: its CLI flag, environment variable and file key derive from ``name``."""
+
+    name: str
+    parse: Callable[[str], Any]
+    help: str
+    metavar: str = "VALUE"
+    is_list: bool = False
+    cli: bool = True
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("host", str, "interface to bind (default 127.0.0.1)", "HOST"),
+    Option("port", int, "port to bind; 0 picks a free one (default 8000)", "PORT"),
+    Option("seed", int, "seed for every random choice: replies, ids' order of faults (default 0)", "N"),
+    Option("api_keys", str, "accept exactly these keys instead of the prefix rule (repeatable)", "KEY", is_list=True),
+    Option("key_prefixes", str, "key prefixes accepted when no exact keys are set (default ak_,sk_,tmp_,zdb_live_)",
+           "PREFIX", is_list=True),
+    Option("jwt_secret", str, "HS256 secret that bearer JWTs must be signed with", "SECRET"),
+    Option("default_model", str, f"model used when a request names none (default {DEFAULT_MODEL})", "MODEL"),
+    Option("default_max_tokens", int, "max_tokens when a request sets none (default 1024)", "N"),
+    Option("unknown_model_status", int, "status for a model not in the table: 503 (default), 404, 403 or 400", "STATUS"),
+    Option("max_body_bytes", int, "largest accepted request body; larger gets 413 (default 1048576)", "BYTES"),
+    Option("ttft_ms", float, "streaming: milliseconds before the first content token (default 0)", "MS"),
+    Option("tokens_per_second", float, "streaming: content tokens per second; 0 = as fast as possible (default 0)",
+           "RATE"),
+    Option("error_style", str, "error bodies: detail (FastAPI, default), openai, or compat (all fields)", "STYLE"),
+    Option("cors_origins", str, "allowed browser origins (repeatable; default *)", "ORIGIN", is_list=True),
+    Option("credits", int, "starting credits of every key (default 1000000)", "N"),
+    Option("plan", str, "plan of every key: free, basic, pro (default) or enterprise", "PLAN"),
+    Option("rpm", int, "requests per minute per key; 0 = no limit (default)", "N"),
+    Option("tpm", int, "tokens per minute per key; 0 = no limit (default)", "N"),
+    Option("unavailable_models", str, "answer 503 for this model (repeatable)", "MODEL", is_list=True),
+    Option("fault_rate", float, "fraction 0..1 of requests that get a random fault from --faults (default 0)", "R"),
+    Option("faults", str, "faults the seeded generator draws from: statuses and fault names (default 429,500,503)",
+           "LIST", is_list=True),
+    Option("admin_token", str, "token required by the /_mock/ control API (required when not bound to loopback)",
+           "TOKEN"),
+    Option("journal_size", int, "how many requests the journal keeps (default 1000)", "N"),
+    Option("log_level", str, "uvicorn log level (default info)", "LEVEL"),
+    Option("models", json.loads, "the model table (config file only)", cli=False),
+    Option("replies", json.loads, "reply rules (config file only)", cli=False),
+)
+_BY_NAME = {option.name: option for option in OPTIONS}
+# Singular CLI spellings that read better for repeatable flags.
+CLI_ALIASES = {"unavailable_models": "--unavailable-model", "api_keys": "--api-key", "cors_origins": "--cors-origin"}
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _coerce(option: Option, value: Any, source: str) -> Any:
+    """Turn a value from one source into the type MockConfig holds."""
+    try:
+        if option.name == "models":
+            return models_from_config(value)
+        if option.name == "replies":
+            return tuple(_reply_rule(entry) for entry in value)
+        if option.is_list:
+            items: list[str] = []
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                items.extend(_split(str(item)))
+            return tuple(option.parse(item) for item in items)
+        if isinstance(value, str):
+            return option.parse(value)
+        if option.parse is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if option.parse is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if option.parse is str and isinstance(value, str):
+            return value
+        return option.parse(str(value))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ConfigError(f"{option.name} (from {source}): cannot use {value!r}: {exc}") from None
+
+
+def _reply_rule(entry: Mapping[str, Any]) -> ReplyRule:
+    if not isinstance(entry, Mapping) or "match" not in entry:
+        raise ValueError(f"reply rule {entry!r} needs a 'match'")
+    if ("text" in entry) == ("tool_call" in entry):
+        raise ValueError(f"reply rule {entry['match']!r} needs exactly one of 'text' or 'tool_call'")
+    tool_call = entry.get("tool_call")
+    if tool_call is not None and not isinstance(tool_call.get("name"), str):
+        raise ValueError(f"reply rule {entry['match']!r}: tool_call needs a 'name'")
+    return ReplyRule(match=str(entry["match"]), regex=bool(entry.get("regex", False)),
+                     text=entry.get("text"), tool_call=tool_call)
+
+
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a TOML (``.toml``) or YAML (``.yaml``/``.yml``) config file into a dict."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"config file {file}: {exc.strerror}") from None
+    try:
+        if file.suffix == ".toml":
+            data: Any = tomllib.loads(text)
+        elif file.suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        else:
+            raise ConfigError(f"config file {file}: use a .toml, .yaml or .yml file")
+    except ConfigError:
+        raise
+    except Exception as exc:  # parse errors of either format
+        raise ConfigError(f"config file {file}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {file}: expected a table of settings")
+    if isinstance(data.get("mock"), dict):  # allow a [mock] table
+        data = data["mock"]
+    return {str(key).replace("-", "_"): value for key, value in data.items()}
+
+
+def load_config(
+    cli: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    config_file: str | os.PathLike[str] | None = None,
+) -> MockConfig:
+    """Merge settings: ``cli`` over ``env`` (``AINATIVE_MOCK_*``) over ``config_file``.
+
+    Args:
+        cli: option name to value, for the options given on the command line (None = not given).
+        env: the environment; defaults to ``os.environ``.
+        config_file: path of a TOML or YAML file; defaults to ``$AINATIVE_MOCK_CONFIG`` if set.
+
+    Raises:
+        ConfigError: an unknown key or an unusable value, naming the setting and its source.
+    """
+    env = os.environ if env is None else env
+    merged: dict[str, Any] = {}
+    config_file = config_file or env.get(ENV_PREFIX + "CONFIG") or None
+    if config_file:
+        for key, value in read_config_file(config_file).items():
+            option = _BY_NAME.get(key)
+            if option is None:
+                raise ConfigError(f"config file {config_file}: unknown setting {key!r}")
+            merged[key] = _coerce(option, value, f"config file {config_file}")
+    for option in OPTIONS:
+        if option.env in env and env[option.env] != "":
+            merged[option.name] = _coerce(option, env[option.env], option.env)
+    for name, value in (cli or {}).items():
+        if value is None:
+            continue
+        merged[name] = _coerce(_BY_NAME[name], value, CLI_ALIASES.get(name, _BY_NAME[name].flag))
+    return MockConfig(**merged)
+
+
+def config_as_dict(config: MockConfig) -> dict[str, Any]:
+    """A JSON-ready view of ``config`` (for ``GET /_mock/config``)."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if f.name == "models":
+            value = [
+                {"id": m.id, "context_window": m.context_window, "owned_by": m.owned_by, "price": m.price,
+                 "plans": sorted(m.plans)}
+                for m in value
+            ]
+        elif f.name == "replies":
+            value = [dataclasses.asdict(rule) for rule in value]
+        elif f.name in ("jwt_secret", "admin_token"):
+            value = None if value is None else "***"
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[f.name] = value
+    return out
+
+

@@ -1,0 +1,209 @@
+"""Injected failures: what they are, how they are parsed, queued, and drawn from a seeded RNG.
+
+Fault names (promises to users' scripts; see README "Faults"):
+
+=================== ============================ ==========================================
+name                parameters                   effect
+=================== ============================ ==========================================
+http_error          status, retry_after          answer ``status`` with the documented body
+latency             ms                           wait ``ms`` before answering
+slow_first_token    ms                           stream: wait ``ms`` more before the first token
+disconnect          after_chunks (default 2)     stream: drop the connection after N events
+malformed_chunk     after_chunks (default 1)     stream: event N+1 carries broken JSON
+stall               ms, after_chunks (default 1) stream: pause ``ms`` after N events
+error_frame         after_chunks (default 1)     stream: ``data: {"error": ...}`` after N events, then end
+no_finish_reason                                 stream: no chunk carries ``finish_reason``
+no_done                                          stream: ends without ``data: [DONE]``
+=================== ============================ ==========================================
+
+A bare status (``"429"``) is short for ``http_error`` with that status.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.config import FAULT_NAMES
+
+__all__ = ["STREAM_FAULTS", "Fault", "FaultError", "FaultQueue", "SeededFaults", "parse_fault"]
+
+STREAM_FAULTS = frozenset({"slow_first_token", "disconnect", "malformed_chunk", "stall", "error_frame",
+                           "no_finish_reason", "no_done"})
+_PARAMS = {"status", "retry_after", "ms", "after_chunks"}
+_RETRY_AFTER_DEFAULT = {429: 1, 503: 1}
+
+
+class FaultError(ValueError):
+    """A fault description the mock cannot use; the message says what is wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One injected failure. ``stream_only`` faults wait for a streaming request."""
+
+    name: str
+    status: int | None = None
+    retry_after: int | None = None
+    ms: float | None = None
+    after_chunks: int | None = None
+    source: str = "queue"
+
+    @property
+    def stream_only(self) -> bool:
+        return self.name in STREAM_FAULTS
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"fault": self.name}
+        for key in ("status", "retry_after", "ms", "after_chunks"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+def make_fault(name: str, params: Mapping[str, Any] | None = None, source: str = "queue") -> Fault:
+    """Build and check a :class:`Fault` from a name (or bare status) and parameters."""
+    params = dict(params or {})
+    unknown = set(params) - _PARAMS
+    if unknown:
+        raise FaultError(f"fault {name!r}: unknown parameter(s) {sorted(unknown)}; known: {sorted(_PARAMS)}")
+    if name.isdigit():
+        params.setdefault("status", int(name))
+        name = "http_error"
+    if name not in FAULT_NAMES:
+        raise FaultError(f"unknown fault {name!r}; known: {', '.join(FAULT_NAMES)} or an HTTP status")
+
+    def number(key: str, kind: type, low: float, high: float) -> Any:
+        value = params.get(key)
+        if value is None:
+            return None
+        try:
+            converted = kind(value)
+        except (TypeError, ValueError):
+            raise FaultError(f"fault {name!r}: {key} must be a number, got {value!r}") from None
+        if isinstance(value, bool) or not low <= converted <= high:
+            raise FaultError(f"fault {name!r}: {key}={value!r} is outside {low:g}..{high:g}")
+        return converted
+
+    status = number("status", int, 400, 599)
+    if name == "http_error" and status is None:
+        raise FaultError("fault 'http_error' needs a status (400..599)")
+    retry_after = number("retry_after", int, 0, 86400)
+    if name == "http_error" and retry_after is None and status is not None:
+        retry_after = _RETRY_AFTER_DEFAULT.get(status)
+    return Fault(
+        name=name,
+        status=status,
+        retry_after=retry_after,
+        ms=number("ms", float, 0, 600_000),
+        after_chunks=number("after_chunks", int, 0, 1_000_000),
+        source=source,
+    )
+
+
+def parse_fault(text: str, source: str = "header") -> Fault:
+    """Parse ``"name"``, ``"503"`` or ``"name; key=value; ..."`` (the ``X-Mock-Fault`` header form).
+
+    Example:
+        >>> parse_fault("http_error; status=429; retry_after=2")
+        Fault(name='http_error', status=429, retry_after=2, ms=None, after_chunks=None, source='header')
+    """
+    name, *parts = [part.strip() for part in text.split(";")]
+    params: dict[str, str] = {}
+    for part in parts:
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise FaultError(f"fault parameter {part!r} is not key=value")
+        params[key.strip()] = value.strip()
+    return make_fault(name, params, source)
+
+
+@dataclass(slots=True)
+class _Queued:
+    fault: Fault
+    remaining: int
+    model: str | None
+    route: str | None
+    used: int = 0
+
+    def matches(self, model: str, route: str, stream: bool) -> bool:
+        if self.fault.stream_only and not stream:
+            return False
+        return (self.model is None or self.model == model) and (self.route is None or self.route == route)
+
+
+@dataclass(slots=True)
+class FaultQueue:
+    """Faults for the next N matching requests, used in the order they were queued."""
+
+    _entries: list[_Queued] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def push(self, fault: Fault, times: int = 1, model: str | None = None, route: str | None = None) -> None:
+        """Give ``fault`` to the next ``times`` requests matching ``model`` and ``route`` (None = any)."""
+        if times < 1:
+            raise FaultError("times must be >= 1")
+        with self._lock:
+            self._entries.append(_Queued(fault, times, model, route))
+
+    def take(self, model: str, route: str, stream: bool) -> Fault | None:
+        """The fault for this request, if one is queued for it."""
+        with self._lock:
+            for entry in self._entries:
+                if entry.remaining > 0 and entry.matches(model, route, stream):
+                    entry.remaining -= 1
+                    entry.used += 1
+                    return entry.fault
+        return None
+
+    def pending(self) -> list[dict[str, Any]]:
+        """Queued faults not yet used up: fault, times left, filters."""
+        with self._lock:
+            return [
+                {**e.fault.as_dict(), "remaining": e.remaining, "model": e.model, "route": e.route}
+                for e in self._entries
+                if e.remaining > 0
+            ]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+class SeededFaults:
+    """Draws a fault for a fraction ``rate`` of requests from ``choices``, reproducibly from ``seed``.
+
+    Every request consumes exactly two draws, whatever happens, so the same seed and the same
+    sequence of requests always give the same faults.
+    """
+
+    def __init__(self, seed: int, rate: float, choices: tuple[str, ...]) -> None:
+        self._lock = threading.Lock()
+        self.configure(seed, rate, choices)
+
+    def configure(self, seed: int, rate: float, choices: tuple[str, ...]) -> None:
+        faults = tuple(make_fault(choice, source="rate") for choice in choices)
+        with self._lock:
+            self._rng = random.Random(seed)
+            self._rate = rate
+            self._faults = faults
+
+    def draw(self, stream: bool) -> Fault | None:
+        """The fault for the next request, or None. Stream-only faults skip non-streaming requests."""
+        with self._lock:
+            roll, pick = self._rng.random(), self._rng.random()
+            if self._rate <= 0 or not self._faults or roll >= self._rate:
+                return None
+            fault = self._faults[int(pick * len(self._faults))]
+        if fault.stream_only and not stream:
+            return None
+        return fault
+
+
+__all__ += ["make_fault"]

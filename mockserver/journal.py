@@ -1,0 +1,91 @@
+"""The journal: a bounded record of the requests the mock answered."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["Journal", "JournalEntry"]
+
+
+@dataclass(slots=True)
+class JournalEntry:
+    """One request the mock answered.
+
+    Attributes:
+        seq: position in the journal since the last reset (1-based).
+        method, path: of the request.
+        status: HTTP status sent (for a stream: 200, and see ``chunks_sent``/``disconnected``).
+        key: the masked credential, or None.
+        model: the model answered (after defaults and aliases), or None.
+        stream: whether the reply was streamed.
+        body: the parsed JSON request body, or None.
+        fault: the injected fault, if any (``{"fault": name, ...}``).
+        duration_ms: time to the last byte; ``ttfb_ms`` to the response start.
+        usage: the ``usage`` the reply reported or would have reported.
+        charged: credits charged.
+        chunks_sent: SSE events sent (streams only).
+        disconnected: the client went away before the stream ended.
+        request_id: the ``x-request-id`` sent.
+    """
+
+    seq: int
+    method: str
+    path: str
+    status: int
+    key: str | None = None
+    model: str | None = None
+    stream: bool = False
+    body: Any = None
+    fault: dict[str, Any] | None = None
+    duration_ms: float = 0.0
+    ttfb_ms: float = 0.0
+    usage: dict[str, int] | None = None
+    charged: float = 0.0
+    chunks_sent: int = 0
+    disconnected: bool = False
+    request_id: str = ""
+    started: float = field(default=0.0, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        del out["started"]
+        return out
+
+
+class Journal:
+    """Keeps the last ``size`` entries (older ones are dropped, so memory is bounded)."""
+
+    def __init__(self, size: int) -> None:
+        self._lock = threading.Lock()
+        self._entries: deque[JournalEntry] = deque(maxlen=size)
+        self._seq = 0
+        self.listeners: list[Callable[[JournalEntry], None]] = []
+
+    def add(self, entry: JournalEntry) -> JournalEntry:
+        """Record ``entry`` (its ``seq`` is assigned here)."""
+        with self._lock:
+            self._seq += 1
+            entry.seq = self._seq
+            self._entries.append(entry)
+        for listener in self.listeners:
+            listener(entry)
+        return entry
+
+    def entries(self) -> list[JournalEntry]:
+        """The kept entries, oldest first."""
+        with self._lock:
+            return list(self._entries)
+
+    @property
+    def total(self) -> int:
+        """Requests recorded since the last reset (including dropped ones)."""
+        return self._seq
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._seq = 0

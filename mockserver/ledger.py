@@ -1,0 +1,139 @@
+"""Credits per account, exact under concurrency.
+
+Amounts are kept as integer micro-credits so that sums are exact whatever the price per
+token; the balance endpoint reports them as numbers of credits. A stream *reserves* its full
+cost up front (so concurrent streams cannot overspend) and *settles* to what it actually sent.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+__all__ = ["Account", "Ledger", "micro"]
+
+MICRO = 1_000_000
+PERIOD_START = "2026-11-01T00:00:00Z"
+PERIOD_END = "2026-12-01T00:00:00Z"
+
+
+def micro(credits: float) -> int:
+    """Credits as integer micro-credits."""
+    return round(credits * MICRO)
+
+
+@dataclass(slots=True)
+class Account:
+    """One key's credits and plan. ``used`` includes reservations of streams in flight."""
+
+    total: int  # credits
+    used: int  # micro-credits
+    plan: str
+    unlimited: bool = False
+    rpm: int | None = None
+    tpm: int | None = None
+
+    @property
+    def remaining(self) -> int:
+        """Remaining micro-credits, never negative."""
+        return max(self.total * MICRO - self.used, 0)
+
+
+class Ledger:
+    """Accounts by key, created on first use with the default balance and plan."""
+
+    def __init__(self, credits: int, plan: str) -> None:
+        self._lock = threading.Lock()
+        self._default_credits = credits
+        self._default_plan = plan
+        self._accounts: dict[str, Account] = {}
+
+    def _get(self, key: str) -> Account:
+        account = self._accounts.get(key)
+        if account is None:
+            account = Account(total=self._default_credits, used=0, plan=self._default_plan)
+            self._accounts[key] = account
+        return account
+
+    def account(self, key: str) -> Account:
+        """A snapshot of ``key``'s account."""
+        with self._lock:
+            a = self._get(key)
+            return Account(a.total, a.used, a.plan, a.unlimited, a.rpm, a.tpm)
+
+    def configure(
+        self,
+        key: str | None,
+        *,
+        credits: int | None = None,
+        plan: str | None = None,
+        unlimited: bool | None = None,
+        rpm: int | None = None,
+        tpm: int | None = None,
+    ) -> None:
+        """Change one account (or, with ``key=None``, the defaults and every existing account).
+
+        Setting ``credits`` starts a fresh period: the total becomes ``credits`` and nothing is used.
+        """
+        with self._lock:
+            if key is None:
+                if credits is not None:
+                    self._default_credits = credits
+                if plan is not None:
+                    self._default_plan = plan
+                targets = list(self._accounts.values())
+            else:
+                targets = [self._get(key)]
+            for account in targets:
+                if credits is not None:
+                    account.total, account.used = credits, 0
+                if plan is not None:
+                    account.plan = plan
+                if unlimited is not None:
+                    account.unlimited = unlimited
+                if rpm is not None:
+                    account.rpm = rpm
+                if tpm is not None:
+                    account.tpm = tpm
+
+    def reserve(self, key: str, cost: int) -> bool:
+        """Hold ``cost`` micro-credits for ``key`` if its balance covers them; False if not."""
+        with self._lock:
+            account = self._get(key)
+            if not account.unlimited and account.remaining < cost:
+                return False
+            account.used += cost
+            return True
+
+    def settle(self, key: str, reserved: int, actual: int) -> None:
+        """Replace a reservation of ``reserved`` by the ``actual`` cost (never more than reserved)."""
+        with self._lock:
+            self._get(key).used -= reserved - min(actual, reserved)
+
+    def balance(self, key: str, now: datetime | None = None) -> dict[str, Any]:
+        """The credits-balance body for ``key`` (contract schema ``credits-balance``)."""
+        with self._lock:
+            a = self._get(key)
+            used = a.used / MICRO
+            remaining = a.remaining / MICRO
+            percentage = 0.0 if a.total == 0 else min(round(used / a.total * 100, 2), 100.0)
+            return {
+                "total_credits": a.total,
+                "used_credits": int(used) if used.is_integer() else used,
+                "remaining_credits": int(remaining) if remaining.is_integer() else remaining,
+                "unlimited": a.unlimited,
+                "plan": a.plan,
+                "period_start": PERIOD_START,
+                "period_end": None if a.plan == "free" else PERIOD_END,
+                "usage_percentage": percentage,
+            }
+
+    def reset(self, credits: int, plan: str) -> None:
+        """Forget every account; new ones start with ``credits`` on ``plan``."""
+        with self._lock:
+            self._accounts.clear()
+            self._default_credits, self._default_plan = credits, plan
+
+

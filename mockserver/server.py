@@ -1,0 +1,84 @@
+"""Run the mock on a real socket: uvicorn in a background thread (tests, fixtures) or in front (CLI)."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from types import TracebackType
+
+import uvicorn
+from starlette.types import ASGIApp
+
+__all__ = ["ServerThread", "uvicorn_config"]
+
+
+class _DropPlannedDisconnects(logging.Filter):
+    """Hide uvicorn's error line for streams the mock cuts on purpose (the ``disconnect`` fault)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "ASGI callable returned without completing response" not in record.getMessage()
+
+
+logging.getLogger("uvicorn.error").addFilter(_DropPlannedDisconnects())
+
+
+def uvicorn_config(app: ASGIApp, host: str, port: int, log_level: str = "warning") -> uvicorn.Config:
+    """The uvicorn settings the mock runs with (shared by the CLI, fixtures and benchmarks)."""
+    return uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, lifespan="off", access_log=False,
+        timeout_graceful_shutdown=1, h11_max_incomplete_event_size=64 * 1024,
+    )
+
+
+class ServerThread:
+    """Serve ``app`` with uvicorn on ``host``:``port`` (0 = a free port) in a daemon thread.
+
+    Example:
+        >>> from mockserver.app import create_app
+        >>> with ServerThread(create_app()) as server:
+        ...     server.base_url.startswith("http://127.0.0.1:")
+        True
+    """
+
+    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
+        self.host = host
+        self._socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self.port: int = self._socket.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn_config(app, host, self.port, log_level))
+        self._thread = threading.Thread(target=self._run, name=f"ainative-mock:{self.port}", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` of the running server."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def _run(self) -> None:
+        self.server.run(sockets=[self._socket])
+
+    def start(self, timeout: float = 10.0) -> ServerThread:
+        """Start serving; returns once the server accepts connections."""
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the mock server did not start on {self.base_url}")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread."""
+        self.server.should_exit = True
+        self._thread.join(timeout=10)
+        self._socket.close()
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
