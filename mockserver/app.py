@@ -39,9 +39,14 @@ CHAT_ROUTES = (
 BALANCE_ROUTES = ("/api/v1/public/credits/balance", "/v1/public/credits/balance", "/api/v1/credits/balance")
 MODEL_ROUTES = ("/v1/models", "/api/v1/models")
 EXPOSED_HEADERS = [
-    "x-request-id", "retry-after",
-    "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests",
-    "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens",
+    "x-request-id",
+    "retry-after",
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-reset-requests",
+    "x-ratelimit-limit-tokens",
+    "x-ratelimit-remaining-tokens",
+    "x-ratelimit-reset-tokens",
 ]
 
 
@@ -100,13 +105,16 @@ class AINativeMock:
     def _openapi_document(self) -> dict[str, Any]:
         document = contracts.load_openapi()
         document["paths"].update(control_openapi_paths())
-        document["tags"].append({"name": "mock-control", "description": "The mock's control API (not on the real API)."})
+        document["tags"].append(
+            {"name": "mock-control", "description": "The mock's control API (not on the real API)."}
+        )
         document["servers"] = [{"url": "/"}]
         return document
 
     def _error(self, status: int, message: str | None = None, headers: dict[str, str] | None = None) -> Response:
-        return json_response(error_body(self.state.config.error_style, status, message), status, new_request_id(),
-                             headers)
+        return json_response(
+            error_body(self.state.config.error_style, status, message), status, new_request_id(), headers
+        )
 
     async def _http_exception(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -142,8 +150,13 @@ class AINativeMock:
         if error is not None:
             return error
         data = [
-            {"id": m.id, "object": "model", "created": m.created, "owned_by": m.owned_by,
-             "context_window": m.context_window}
+            {
+                "id": m.id,
+                "object": "model",
+                "created": m.created,
+                "owned_by": m.owned_by,
+                "context_window": m.context_window,
+            }
             for m in self.state.config.models
         ]
         return json_response({"object": "list", "data": data}, 200, new_request_id())

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from mockserver.auth import AuthError, Authenticator, Identity
+from mockserver.auth import Authenticator, AuthError, Identity
 from mockserver.errors import error_body, validation_body
 from mockserver.faults import Fault, FaultError, parse_fault
 from mockserver.journal import JournalEntry
@@ -77,8 +77,12 @@ class ChatEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        call = _Call(request, new_request_id(), JournalEntry(0, request.method, request.url.path, 0,
-                                                             started=time.perf_counter()), {})
+        call = _Call(
+            request,
+            new_request_id(),
+            JournalEntry(0, request.method, request.url.path, 0, started=time.perf_counter()),
+            {},
+        )
         call.entry.request_id = call.request_id
         try:
             response = await self._handle(call)
@@ -91,8 +95,14 @@ class ChatEndpoint:
         await response(scope, receive, send)
 
     # -- helpers ----------------------------------------------------------------------------
-    def _error(self, call: _Call, status: int, message: str | None = None, code: str | None = None,
-               retry_after: int | None = None) -> _Reject:
+    def _error(
+        self,
+        call: _Call,
+        status: int,
+        message: str | None = None,
+        code: str | None = None,
+        retry_after: int | None = None,
+    ) -> _Reject:
         headers = dict(call.headers)
         if retry_after is not None:
             headers["retry-after"] = str(retry_after)
@@ -156,15 +166,17 @@ class ChatEndpoint:
         model = config.model(model_id)
         if model is None:
             status = config.unknown_model_status
-            raise self._error(call, status, f"Model '{model_id}' is not available", "model_not_available",
-                              retry_after=None)
+            raise self._error(
+                call, status, f"Model '{model_id}' is not available", "model_not_available", retry_after=None
+            )
         if model_id in state.unavailable:
             raise self._error(call, 503, f"Model '{model_id}' is temporarily unavailable", retry_after=1)
         account = state.ledger.account(call.identity.account)
         if not model.allows(account.plan):
             raise self._error(call, 403, f"Model '{model_id}' is not available on the {account.plan} plan")
 
-        reply, finish_reason = self._reply(body, config.seed)
+        scripted = state.peek_scripted()
+        reply, finish_reason = self._reply(body, config.seed, scripted)
         usage = self._usage(body, reply)
         call.entry.usage = usage
 
@@ -179,22 +191,28 @@ class ChatEndpoint:
         if not state.ledger.reserve(call.identity.account, cost):
             raise self._error(call, 402, "Insufficient credits")
 
+        if scripted is not None:  # used only by a request that is answered
+            self.state.consume_scripted(scripted)
         completion_id = "chatcmpl-" + os.urandom(12).hex()
         created = int(time.time())
         if stream:
-            return self._stream(call, body, model_id, reply, finish_reason, usage, cost, model.price, fault,
-                                completion_id, created)
+            return self._stream(
+                call, body, model_id, reply, finish_reason, usage, cost, model.price, fault, completion_id, created
+            )
         call.entry.charged = cost / MICRO
         return json_response(
-            self._completion(call, model_id, model.owned_by, reply, finish_reason, usage, cost, completion_id,
-                             created, account.plan),
-            200, call.request_id, call.headers,
+            self._completion(
+                call, model_id, model.owned_by, reply, finish_reason, usage, cost, completion_id, created, account.plan
+            ),
+            200,
+            call.request_id,
+            call.headers,
         )
 
-    def _reply(self, body: Mapping[str, Any], seed: int) -> tuple[Reply, str]:
+    def _reply(self, body: Mapping[str, Any], seed: int, scripted: Reply | None) -> tuple[Reply, str]:
         messages = body["messages"]
         prompt = last_user_message(messages)
-        reply = self.state.next_scripted() or match_rule(self.state.config.replies, seed, prompt)
+        reply = scripted or match_rule(self.state.config.replies, seed, prompt)
         reply = reply or generate_reply(seed, prompt)
         if reply.tool_calls:
             return reply, "tool_calls"
@@ -208,9 +226,19 @@ class ChatEndpoint:
         completion = reply.completion_tokens
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
-    def _completion(self, call: _Call, model: str, provider: str, reply: Reply, finish_reason: str,
-                    usage: dict[str, int], cost: int, completion_id: str, created: int,
-                    plan: str) -> dict[str, Any]:
+    def _completion(
+        self,
+        call: _Call,
+        model: str,
+        provider: str,
+        reply: Reply,
+        finish_reason: str,
+        usage: dict[str, int],
+        cost: int,
+        completion_id: str,
+        created: int,
+        plan: str,
+    ) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": reply.text}
         if reply.tool_calls:
             message["tool_calls"] = [
@@ -228,19 +256,41 @@ class ChatEndpoint:
         }
         if call.request.url.path in MANAGED_ROUTES:
             remaining = self.state.ledger.account(call.identity.account if call.identity else "").remaining
-            body.update(finish_reason=finish_reason, credits_consumed=cost / MICRO,
-                        credits_remaining=remaining / MICRO, plan_tier=plan)
+            body.update(
+                finish_reason=finish_reason,
+                credits_consumed=cost / MICRO,
+                credits_remaining=remaining / MICRO,
+                plan_tier=plan,
+            )
         return body
 
-    def _stream(self, call: _Call, body: Mapping[str, Any], model: str, reply: Reply, finish_reason: str,
-                usage: dict[str, int], cost: int, price: float, fault: Fault | None, completion_id: str,
-                created: int) -> CompletionStream:
+    def _stream(
+        self,
+        call: _Call,
+        body: Mapping[str, Any],
+        model: str,
+        reply: Reply,
+        finish_reason: str,
+        usage: dict[str, int],
+        cost: int,
+        price: float,
+        fault: Fault | None,
+        completion_id: str,
+        created: int,
+    ) -> CompletionStream:
         config = self.state.config
         options = body.get("stream_options") or {}
         plan = build_stream(
-            completion_id=completion_id, created=created, model=model, reply=reply, finish_reason=finish_reason,
-            usage=usage, include_usage=bool(options.get("include_usage")), ttft_s=config.ttft_ms / 1000,
-            tokens_per_second=config.tokens_per_second, fault=fault,
+            completion_id=completion_id,
+            created=created,
+            model=model,
+            reply=reply,
+            finish_reason=finish_reason,
+            usage=usage,
+            include_usage=bool(options.get("include_usage")),
+            ttft_s=config.ttft_ms / 1000,
+            tokens_per_second=config.tokens_per_second,
+            fault=fault,
         )
         account = call.identity.account if call.identity else ""
 

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from contracts.conformance.cli import build_parser as build_check_parser
+from contracts.conformance.cli import run_command
 from mockserver.config import CLI_ALIASES, ENV_PREFIX, OPTIONS, ConfigError, MockConfig, load_config
 
 __all__ = ["build_parser", "main"]
@@ -38,8 +40,11 @@ def _add_serve_options(parser: argparse.ArgumentParser) -> None:
         alias = CLI_ALIASES.get(option.name)
         if alias:
             flags.insert(0, alias)
-        kwargs: dict[str, Any] = {"dest": option.name, "metavar": option.metavar,
-                                  "help": f"{option.help} [env {option.env}]"}
+        kwargs: dict[str, Any] = {
+            "dest": option.name,
+            "metavar": option.metavar,
+            "help": f"{option.help} [env {option.env}]",
+        }
         if option.is_list:
             kwargs["action"] = "append"
         parser.add_argument(*flags, **kwargs)
@@ -53,20 +58,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = commands.add_parser(
-        "serve", help="start the mock server", description="Start the AINative mock server.",
-        epilog=SERVE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "serve",
+        help="start the mock server",
+        description="Start the AINative mock server.",
+        epilog=SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_serve_options(serve)
-    check_help = "check a server (the live API, this mock, any compatible server) against the contract"
-    try:
-        from contracts.conformance.cli import build_parser as build_check_parser
-    except ImportError:  # pragma: no cover - the conformance package ships with this one
-        build_check_parser = None
-    if build_check_parser is not None:
-        check_parser = build_check_parser()
-        commands.add_parser("check", help=check_help, description=check_parser.description,
-                            parents=[check_parser], add_help=False,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    check = commands.add_parser(
+        "check",
+        help="check a server (the live API, this mock, any compatible server) against the contract",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    build_check_parser(check)
     return parser
 
 
@@ -87,12 +91,12 @@ def serve(config: MockConfig) -> int:
         return 1
     port = sock.getsockname()[1]
     host = f"[{config.host}]" if ":" in config.host else config.host
-    shown = "127.0.0.1" if config.host in ("0.0.0.0", "::") else host  # noqa: S104
+    shown = "127.0.0.1" if config.host in ("0.0.0.0", "::") else host
     base = f"http://{shown}:{port}"
     control = "on" if (config.admin_token or is_loopback(config.host)) else "off (set --admin-token)"
     sys.stdout.write(
         f"AINative mock server listening on {base}\n"
-        f"  OpenAI-style base URL: {base}/api/v1   (e.g. OpenAI(base_url=\"{base}/api/v1\", api_key=\"ak_your_key\"))\n"
+        f'  OpenAI-style base URL: {base}/api/v1   (e.g. OpenAI(base_url="{base}/api/v1", api_key="ak_your_key"))\n'
         f"  seed: {config.seed}   credits per key: {config.credits}   error style: {config.error_style}\n"
         f"  control API: {base}/_mock/ ({control})   contract: {base}/openapi.json\n"
     )
@@ -110,9 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stdout)
         return 0
     if args.command == "check":
-        from contracts.conformance.cli import run_from_args
-
-        return run_from_args(args)
+        return run_command(args)
     cli_values = {option.name: getattr(args, option.name) for option in OPTIONS if option.cli}
     try:
         config = load_config(cli_values, config_file=args.config)

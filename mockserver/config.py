@@ -73,7 +73,7 @@ class MockConfig:
     # Auth
     api_keys: tuple[str, ...] = ()
     key_prefixes: tuple[str, ...] = DEFAULT_KEY_PREFIXES
-    jwt_secret: str = "ainative-mock-jwt-secret"
+    jwt_secret: str = "ainative-mock-jwt-secret"  # noqa: S105 - a documented test secret, not a credential
     # Requests and replies
     default_model: str = DEFAULT_MODEL
     default_max_tokens: int = 1024
@@ -134,8 +134,11 @@ def _check(config: MockConfig) -> None:
     need(config.journal_size > 0, "journal_size", "must be positive")
     need(bool(config.models), "models", "the model table is empty")
     for fault in config.faults:
-        need(fault in FAULT_NAMES or (fault.isdigit() and 400 <= int(fault) <= 599), "faults",
-             f"{fault!r} is neither an HTTP status nor one of {', '.join(FAULT_NAMES)}")
+        need(
+            fault in FAULT_NAMES or (fault.isdigit() and 400 <= int(fault) <= 599),
+            "faults",
+            f"{fault!r} is neither an HTTP status nor one of {', '.join(FAULT_NAMES)}",
+        )
     need(bool(config.key_prefixes) or bool(config.api_keys), "api_keys", "no key could ever be valid")
 
 
@@ -159,22 +162,29 @@ class Option:
         return ENV_PREFIX + self.name.upper()
 
 
-
 OPTIONS: tuple[Option, ...] = (
     Option("host", str, "interface to bind (default 127.0.0.1)", "HOST"),
     Option("port", int, "port to bind; 0 picks a free one (default 8000)", "PORT"),
     Option("seed", int, "seed for every random choice: replies, ids' order of faults (default 0)", "N"),
     Option("api_keys", str, "accept exactly these keys instead of the prefix rule (repeatable)", "KEY", is_list=True),
-    Option("key_prefixes", str, "key prefixes accepted when no exact keys are set (default ak_,sk_,tmp_,zdb_live_)",
-           "PREFIX", is_list=True),
+    Option(
+        "key_prefixes",
+        str,
+        "key prefixes accepted when no exact keys are set (default ak_,sk_,tmp_,zdb_live_)",
+        "PREFIX",
+        is_list=True,
+    ),
     Option("jwt_secret", str, "HS256 secret that bearer JWTs must be signed with", "SECRET"),
     Option("default_model", str, f"model used when a request names none (default {DEFAULT_MODEL})", "MODEL"),
     Option("default_max_tokens", int, "max_tokens when a request sets none (default 1024)", "N"),
-    Option("unknown_model_status", int, "status for a model not in the table: 503 (default), 404, 403 or 400", "STATUS"),
+    Option(
+        "unknown_model_status", int, "status for a model not in the table: 503 (default), 404, 403 or 400", "STATUS"
+    ),
     Option("max_body_bytes", int, "largest accepted request body; larger gets 413 (default 1048576)", "BYTES"),
     Option("ttft_ms", float, "streaming: milliseconds before the first content token (default 0)", "MS"),
-    Option("tokens_per_second", float, "streaming: content tokens per second; 0 = as fast as possible (default 0)",
-           "RATE"),
+    Option(
+        "tokens_per_second", float, "streaming: content tokens per second; 0 = as fast as possible (default 0)", "RATE"
+    ),
     Option("error_style", str, "error bodies: detail (FastAPI, default), openai, or compat (all fields)", "STYLE"),
     Option("cors_origins", str, "allowed browser origins (repeatable; default *)", "ORIGIN", is_list=True),
     Option("credits", int, "starting credits of every key (default 1000000)", "N"),
@@ -183,10 +193,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("tpm", int, "tokens per minute per key; 0 = no limit (default)", "N"),
     Option("unavailable_models", str, "answer 503 for this model (repeatable)", "MODEL", is_list=True),
     Option("fault_rate", float, "fraction 0..1 of requests that get a random fault from --faults (default 0)", "R"),
-    Option("faults", str, "faults the seeded generator draws from: statuses and fault names (default 429,500,503)",
-           "LIST", is_list=True),
-    Option("admin_token", str, "token required by the /_mock/ control API (required when not bound to loopback)",
-           "TOKEN"),
+    Option(
+        "faults",
+        str,
+        "faults the seeded generator draws from: statuses and fault names (default 429,500,503)",
+        "LIST",
+        is_list=True,
+    ),
+    Option(
+        "admin_token", str, "token required by the /_mock/ control API (required when not bound to loopback)", "TOKEN"
+    ),
     Option("journal_size", int, "how many requests the journal keeps (default 1000)", "N"),
     Option("log_level", str, "uvicorn log level (default info)", "LEVEL"),
     Option("models", json.loads, "the model table (config file only)", cli=False),
@@ -234,8 +250,24 @@ def _reply_rule(entry: Mapping[str, Any]) -> ReplyRule:
     tool_call = entry.get("tool_call")
     if tool_call is not None and not isinstance(tool_call.get("name"), str):
         raise ValueError(f"reply rule {entry['match']!r}: tool_call needs a 'name'")
-    return ReplyRule(match=str(entry["match"]), regex=bool(entry.get("regex", False)),
-                     text=entry.get("text"), tool_call=tool_call)
+    return ReplyRule(
+        match=str(entry["match"]), regex=bool(entry.get("regex", False)), text=entry.get("text"), tool_call=tool_call
+    )
+
+
+def coerce_settings(settings: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """Check and convert ``{option name: value}`` with the rules of a config file.
+
+    Raises:
+        ConfigError: an unknown name or an unusable value (the message names ``source``).
+    """
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        option = _BY_NAME.get(key)
+        if option is None:
+            raise ConfigError(f"{source}: unknown setting {key!r}")
+        out[key] = _coerce(option, value, source)
+    return out
 
 
 def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -306,8 +338,13 @@ def config_as_dict(config: MockConfig) -> dict[str, Any]:
         value = getattr(config, f.name)
         if f.name == "models":
             value = [
-                {"id": m.id, "context_window": m.context_window, "owned_by": m.owned_by, "price": m.price,
-                 "plans": sorted(m.plans)}
+                {
+                    "id": m.id,
+                    "context_window": m.context_window,
+                    "owned_by": m.owned_by,
+                    "price": m.price,
+                    "plans": sorted(m.plans),
+                }
                 for m in value
             ]
         elif f.name == "replies":
@@ -318,5 +355,3 @@ def config_as_dict(config: MockConfig) -> dict[str, Any]:
             value = list(value)
         out[f.name] = value
     return out
-
-

@@ -59,8 +59,11 @@ REPLY_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "text": {"type": "string"},
-        "tool_call": {"type": "object", "required": ["name"],
-                      "properties": {"name": {"type": "string", "minLength": 1}, "arguments": {"type": "object"}}},
+        "tool_call": {
+            "type": "object",
+            "required": ["name"],
+            "properties": {"name": {"type": "string", "minLength": 1}, "arguments": {"type": "object"}},
+        },
     },
     "minProperties": 1,
     "maxProperties": 1,
@@ -102,8 +105,9 @@ class _Control:
         try:
             body = json.loads(raw) if raw.strip() else {}
         except ValueError as exc:
-            raise BodyError(422, str(exc), [FieldProblem(("body",), f"JSON decode error: {exc}", "json_invalid")]) \
-                from None
+            raise BodyError(
+                422, str(exc), [FieldProblem(("body",), f"JSON decode error: {exc}", "json_invalid")]
+            ) from None
         problems = [
             FieldProblem(("body", *e.absolute_path), e.message[:200], str(e.validator))
             for e in _VALIDATORS[id(schema)].iter_errors(body)
@@ -156,8 +160,9 @@ class _Control:
         body = await self._body(request, FAULT_SCHEMA)
         name = body.pop("fault")
         times = body.pop("times", 1)
-        fault = self.state.queue_fault(name, times, model=body.pop("model", None), route=body.pop("route", None),
-                                       **body)
+        fault = self.state.queue_fault(
+            name, times, model=body.pop("model", None), route=body.pop("route", None), **body
+        )
         return json_response({"queued": {**fault.as_dict(), "times": times}}, 201, new_request_id())
 
     async def do_replies(self, request: Request) -> Response:
@@ -168,22 +173,8 @@ class _Control:
     async def do_config(self, request: Request) -> Response:
         if request.method == "PUT":
             body = await self._body(request, CONFIG_SCHEMA)
-            changes = _coerce_changes(body)
-            self.state.update_config(changes)
+            self.state.update_config(body, source="PUT /_mock/config")
         return json_response(config_as_dict(self.state.config), 200, new_request_id())
-
-
-def _coerce_changes(body: dict[str, Any]) -> dict[str, Any]:
-    """Turn a JSON config patch into MockConfig values, with the same rules as a config file."""
-    from mockserver.config import _BY_NAME, _coerce
-
-    changes: dict[str, Any] = {}
-    for key, value in body.items():
-        option = _BY_NAME.get(key)
-        if option is None:
-            raise ConfigError(f"unknown setting {key!r}")
-        changes[key] = _coerce(option, value, "PUT /_mock/config")
-    return changes
 
 
 def control_routes(mock: AINativeMock) -> list[BaseRoute]:
@@ -206,13 +197,22 @@ def _op(op_id: str, summary: str, body: dict[str, Any] | None = None, ok: str = 
         "tags": ["mock-control"],
         "responses": {
             ok: {"description": summary, "content": {"application/json": {"schema": {"type": "object"}}}},
-            "401": {"description": "Wrong admin token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}},
-            "403": {"description": "Control API off (bound beyond loopback without an admin token)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}},
+            "401": {
+                "description": "Wrong admin token",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+            },
+            "403": {
+                "description": "Control API off (bound beyond loopback without an admin token)",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+            },
         },
     }
     if body is not None:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
-        operation["responses"]["422"] = {"description": "Invalid body", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+        operation["responses"]["422"] = {
+            "description": "Invalid body",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+        }
     return operation
 
 

@@ -31,8 +31,9 @@ from mockserver.config import FAULT_NAMES
 
 __all__ = ["STREAM_FAULTS", "Fault", "FaultError", "FaultQueue", "SeededFaults", "parse_fault"]
 
-STREAM_FAULTS = frozenset({"slow_first_token", "disconnect", "malformed_chunk", "stall", "error_frame",
-                           "no_finish_reason", "no_done"})
+STREAM_FAULTS = frozenset(
+    {"slow_first_token", "disconnect", "malformed_chunk", "stall", "error_frame", "no_finish_reason", "no_done"}
+)
 _PARAMS = {"status", "retry_after", "ms", "after_chunks"}
 _RETRY_AFTER_DEFAULT = {429: 1, 503: 1}
 

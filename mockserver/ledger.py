@@ -135,5 +135,3 @@ class Ledger:
         with self._lock:
             self._accounts.clear()
             self._default_credits, self._default_plan = credits, plan
-
-

@@ -1,1 +1,134 @@
-"""pytest plugin of ainative-contract-kit (registered through the ``pytest11`` entry point)."""
+"""pytest plugin of ainative-contract-kit: fixtures ``ainative_mock`` and ``ainative_server``.
+
+Registered through the ``pytest11`` entry point; opt out with ``-p no:ainative_mock``.
+Behaviour lives in :mod:`mockserver.testing`; this module only wires it into pytest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mockserver.config import ConfigError, MockConfig, load_config
+from mockserver.testing import InProcessMock, MockController, ServedMock
+
+MARKER = (
+    "ainative_mock(*, credits=None, plan=None, rpm=None, tpm=None, unavailable_models=None, faults=None, "
+    "fault_rate=None, error_style=None, seed=None, ttft_ms=None, tokens_per_second=None, replies=None, "
+    "scripted_replies=None, queued_faults=None, check_unused=True, **settings): configure the ainative_mock "
+    "or ainative_server fixture for this test, class or module (nearest marker wins). Settings take the names "
+    "of `ainative-mock serve` options; scripted_replies is a list of reply texts, queued_faults a list of fault "
+    "names or dicts ({'fault': 'http_error', 'status': 429, 'times': 2})."
+)
+_PLUGIN_ONLY = ("scripted_replies", "queued_faults", "check_unused")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ainative_mock", "AINative mock (ainative-contract-kit)")
+    group.addoption(
+        "--ainative-mock-config",
+        metavar="FILE",
+        default=None,
+        help="TOML/YAML mock config applied to every ainative_mock/ainative_server fixture",
+    )
+    group.addoption("--ainative-mock-seed", metavar="N", default=None, help="seed of every mock (default 0)")
+    parser.addini("ainative_mock_config", "TOML/YAML mock config file for every mock fixture", default="")
+    parser.addini("ainative_mock_seed", "seed of every mock fixture", default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER)
+
+
+def _suite_settings(config: pytest.Config) -> tuple[dict[str, Any], str | None]:
+    seed = config.getoption("--ainative-mock-seed") or config.getini("ainative_mock_seed") or None
+    file = config.getoption("--ainative-mock-config") or config.getini("ainative_mock_config") or None
+    if file and not config.getoption("--ainative-mock-config"):
+        file = str(config.rootpath / file)
+    return ({"seed": seed} if seed else {}), file
+
+
+def _marker_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    marker = request.node.get_closest_marker("ainative_mock")
+    if marker is None:
+        return {}
+    if marker.args:
+        raise pytest.UsageError("@pytest.mark.ainative_mock takes keyword arguments only")
+    return dict(marker.kwargs)
+
+
+def _split(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    extras = {name: settings.pop(name) for name in _PLUGIN_ONLY if name in settings}
+    return settings, extras
+
+
+def _prime(controller: MockController, extras: dict[str, Any]) -> None:
+    for text in extras.get("scripted_replies") or ():
+        controller.reply(text)
+    for fault in extras.get("queued_faults") or ():
+        spec: dict[str, Any] = {"fault": fault} if isinstance(fault, str) else dict(fault)
+        controller.queue_fault(str(spec.pop("fault")), int(spec.pop("times", 1)), **spec)
+
+
+def _build_config(request: pytest.FixtureRequest, settings: dict[str, Any]) -> MockConfig:
+    suite, file = _suite_settings(request.config)
+    try:
+        return load_config({**suite, **settings}, env={}, config_file=file)
+    except (ConfigError, KeyError) as exc:
+        raise pytest.UsageError(f"ainative_mock marker or options: {exc}") from None
+
+
+@pytest.fixture
+def ainative_mock(request: pytest.FixtureRequest) -> Iterator[InProcessMock]:
+    """A fresh in-process AINative mock; httpx calls to https://api.ainative.studio are served by it.
+
+    Has ``base_url``, ``api_key``, ``headers``, control methods (``set_credits``, ``fail_next``,
+    ``queue_fault``, ``reply``, ``model_unavailable``, ``reset``...), the journal (``requests``,
+    ``last_request``, ``count()``) and ready clients (``httpx_client()``, ``openai_client()``,
+    ``async_openai_client()``). Configure with ``@pytest.mark.ainative_mock(...)``.
+    """
+    settings, extras = _split(_marker_settings(request))
+    mock = InProcessMock(_build_config(request, settings))
+    _prime(mock, extras)
+    with mock:
+        yield mock
+        if extras.get("check_unused", True):
+            mock.assert_all_used()
+
+
+@pytest.fixture(scope="session")
+def _ainative_served(request: pytest.FixtureRequest) -> Iterator[ServedMock]:
+    """The session's real mock server (one per xdist worker)."""
+    with ServedMock(_build_config(request, {})) as served:
+        yield served
+
+
+@pytest.fixture
+def ainative_server(
+    _ainative_served: ServedMock, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ServedMock]:
+    """The AINative mock on a real socket (127.0.0.1, free port; one server per worker, reset per test).
+
+    Same control surface as ``ainative_mock``; also sets AINATIVE_BASE_URL, AINATIVE_API_KEY,
+    OPENAI_BASE_URL and OPENAI_API_KEY for the test (restored afterwards). Use it for
+    ``requests``, subprocesses, browsers and stream timing.
+    """
+    served = _ainative_served
+    settings, extras = _split(_marker_settings(request))
+    served.reset()
+    if settings:
+        try:
+            served.configure(**settings)
+        except (ConfigError, ValueError, TypeError) as exc:
+            raise pytest.UsageError(f"ainative_mock marker on ainative_server: {exc}") from None
+    _prime(served, extras)
+    for name, value in served.env().items():
+        monkeypatch.setenv(name, value)
+    yield served
+    try:
+        if extras.get("check_unused", True):
+            served.assert_all_used()
+    finally:
+        served.reset()

@@ -12,9 +12,16 @@ from mockserver.errors import FieldProblem
 
 __all__ = ["BodyError", "read_json_body"]
 
-_TYPE_NAMES = {"required": "missing", "type": "type_error", "minimum": "greater_than_equal",
-               "maximum": "less_than_equal", "minItems": "too_short", "minLength": "string_too_short",
-               "enum": "enum", "const": "literal_error"}
+_TYPE_NAMES = {
+    "required": "missing",
+    "type": "type_error",
+    "minimum": "greater_than_equal",
+    "maximum": "less_than_equal",
+    "minItems": "too_short",
+    "minLength": "string_too_short",
+    "enum": "enum",
+    "const": "literal_error",
+}
 
 
 class BodyError(Exception):
@@ -63,19 +70,24 @@ async def read_json_body(request: Request, limit: int, schema: str) -> dict[str,
     try:
         body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except RecursionError:
-        raise BodyError(422, "JSON is nested too deeply",
-                        [FieldProblem(("body",), "JSON is nested too deeply", "json_invalid")]) from None
+        raise BodyError(
+            422, "JSON is nested too deeply", [FieldProblem(("body",), "JSON is nested too deeply", "json_invalid")]
+        ) from None
     except UnicodeDecodeError:
-        raise BodyError(422, "Body is not valid UTF-8",
-                        [FieldProblem(("body",), "Body is not valid UTF-8", "json_invalid")]) from None
+        raise BodyError(
+            422, "Body is not valid UTF-8", [FieldProblem(("body",), "Body is not valid UTF-8", "json_invalid")]
+        ) from None
     except ValueError as exc:
         message = "Body is empty" if not raw.strip() else f"JSON decode error: {exc}"
         raise BodyError(422, message, [FieldProblem(("body",), message, "json_invalid")]) from None
     validator = contracts.validator_for(schema)
     if not validator.is_valid(body):
         problems = [
-            FieldProblem(("body", *error.location), _short(error.message.split(": ", 1)[-1]),
-                         _TYPE_NAMES.get(error.keyword, error.keyword))
+            FieldProblem(
+                ("body", *error.location),
+                _short(error.message.split(": ", 1)[-1]),
+                _TYPE_NAMES.get(error.keyword, error.keyword),
+            )
             for error in contracts.errors_for(schema, body)
         ]
         raise BodyError(422, problems[0].msg, problems)

@@ -27,8 +27,14 @@ logging.getLogger("uvicorn.error").addFilter(_DropPlannedDisconnects())
 def uvicorn_config(app: ASGIApp, host: str, port: int, log_level: str = "warning") -> uvicorn.Config:
     """The uvicorn settings the mock runs with (shared by the CLI, fixtures and benchmarks)."""
     return uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, lifespan="off", access_log=False,
-        timeout_graceful_shutdown=1, h11_max_incomplete_event_size=64 * 1024,
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="off",
+        access_log=False,
+        timeout_graceful_shutdown=1,
+        h11_max_incomplete_event_size=64 * 1024,
     )
 
 
@@ -79,6 +85,7 @@ class ServerThread:
     def __enter__(self) -> ServerThread:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

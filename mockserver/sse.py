@@ -102,7 +102,12 @@ def build_stream(
     if reply.tool_calls:
         role = event('{"role":"assistant","content":null}', None)
         for index, call in enumerate(reply.tool_calls):
-            opening = {"index": index, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}
+            opening = {
+                "index": index,
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": ""},
+            }
             pieces.append((_dumps({"tool_calls": [opening]}), 1))
             for part in split_tokens(call.arguments) or [call.arguments]:
                 pieces.append((_dumps({"tool_calls": [{"index": index, "function": {"arguments": part}}]}), 1))
@@ -161,8 +166,14 @@ def _apply_fault(plan: StreamPlan, fault: Fault, head: str) -> None:
         plan.paced = True
     elif fault.name == "error_frame":
         at = min(1 if after is None else after, len(plan.events))
-        frame = {"error": {"message": "The upstream model failed mid-stream", "type": "server_error",
-                           "code": "stream_error", "param": None}}
+        frame = {
+            "error": {
+                "message": "The upstream model failed mid-stream",
+                "type": "server_error",
+                "code": "stream_error",
+                "param": None,
+            }
+        }
         del plan.events[at:], plan.tokens[at:], plan.offsets[at:]
         plan.events.append(b"data: " + _dumps(frame).encode() + b"\n\n")
         plan.tokens.append(0)
@@ -172,8 +183,9 @@ def _apply_fault(plan: StreamPlan, fault: Fault, head: str) -> None:
 class CompletionStream:
     """ASGI response that plays a :class:`StreamPlan` and reports what it sent to ``on_done``."""
 
-    def __init__(self, plan: StreamPlan, headers: list[tuple[bytes, bytes]],
-                 on_done: Callable[[StreamOutcome], None]) -> None:
+    def __init__(
+        self, plan: StreamPlan, headers: list[tuple[bytes, bytes]], on_done: Callable[[StreamOutcome], None]
+    ) -> None:
         self.plan = plan
         self.headers = headers
         self.on_done = on_done
@@ -193,8 +205,13 @@ class CompletionStream:
     async def _burst(self, send: Send, outcome: StreamOutcome) -> None:
         plan = self.plan
         count = len(plan.events) if plan.disconnect_after is None else plan.disconnect_after
-        await send({"type": "http.response.body", "body": b"".join(plan.events[:count]),
-                    "more_body": plan.disconnect_after is not None})
+        await send(
+            {
+                "type": "http.response.body",
+                "body": b"".join(plan.events[:count]),
+                "more_body": plan.disconnect_after is not None,
+            }
+        )
         outcome.events_sent = count
         outcome.completion_tokens_sent = sum(plan.tokens[:count])
         # A planned disconnect returns without finishing the body: the server drops the connection.

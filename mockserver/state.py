@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from mockserver.config import ConfigError, MockConfig
+from mockserver.config import ConfigError, MockConfig, coerce_settings
 from mockserver.faults import Fault, FaultQueue, SeededFaults, make_fault
 from mockserver.journal import Journal, JournalEntry
 from mockserver.ledger import Ledger
@@ -19,11 +19,30 @@ from mockserver.replies import Reply, tool_call_reply
 
 __all__ = ["RUNTIME_SETTINGS", "MockState"]
 
-RUNTIME_SETTINGS = frozenset({
-    "seed", "default_model", "default_max_tokens", "unknown_model_status", "max_body_bytes", "ttft_ms",
-    "tokens_per_second", "error_style", "credits", "plan", "rpm", "tpm", "unavailable_models", "fault_rate",
-    "faults", "api_keys", "key_prefixes", "jwt_secret", "models", "replies",
-})
+RUNTIME_SETTINGS = frozenset(
+    {
+        "seed",
+        "default_model",
+        "default_max_tokens",
+        "unknown_model_status",
+        "max_body_bytes",
+        "ttft_ms",
+        "tokens_per_second",
+        "error_style",
+        "credits",
+        "plan",
+        "rpm",
+        "tpm",
+        "unavailable_models",
+        "fault_rate",
+        "faults",
+        "api_keys",
+        "key_prefixes",
+        "jwt_secret",
+        "models",
+        "replies",
+    }
+)
 """Settings that ``update_config`` (and ``PUT /_mock/config``) may change while running."""
 
 
@@ -43,8 +62,12 @@ class MockState:
         self.unavailable: set[str] = set(config.unavailable_models)
 
     # -- configuration -------------------------------------------------------------------
-    def update_config(self, changes: Mapping[str, Any]) -> MockConfig:
-        """Apply runtime-changeable settings (see :data:`RUNTIME_SETTINGS`); returns the new config."""
+    def update_config(self, settings: Mapping[str, Any], source: str = "update_config") -> MockConfig:
+        """Apply runtime-changeable settings (see :data:`RUNTIME_SETTINGS`); returns the new config.
+
+        Values are checked and converted like config-file values (lists may be lists or comma-separated).
+        """
+        changes = coerce_settings(settings, source)
         fixed = set(changes) - RUNTIME_SETTINGS
         if fixed:
             raise ConfigError(f"cannot change {sorted(fixed)} while running; changeable: {sorted(RUNTIME_SETTINGS)}")
@@ -78,20 +101,30 @@ class MockState:
             raise ValueError("credits must be >= 0")
         self.ledger.configure(key, credits=credits)
 
-    def set_key(self, key: str, *, credits: int | None = None, plan: str | None = None,
-                rpm: int | None = None, tpm: int | None = None, unlimited: bool | None = None) -> None:
+    def set_key(
+        self,
+        key: str,
+        *,
+        credits: int | None = None,
+        plan: str | None = None,
+        rpm: int | None = None,
+        tpm: int | None = None,
+        unlimited: bool | None = None,
+    ) -> None:
         """Configure one key's balance, plan, unlimited flag and own rate limits."""
         self.ledger.configure(key, credits=credits, plan=plan, rpm=rpm, tpm=tpm, unlimited=unlimited)
 
-    def queue_fault(self, name: str, times: int = 1, *, model: str | None = None, route: str | None = None,
-                    **params: Any) -> Fault:
+    def queue_fault(
+        self, name: str, times: int = 1, *, model: str | None = None, route: str | None = None, **params: Any
+    ) -> Fault:
         """Give fault ``name`` (with ``params``) to the next ``times`` requests matching model/route."""
         fault = make_fault(name, params)
         self.fault_queue.push(fault, times, model, route)
         return fault
 
-    def fail_next(self, status: int, times: int = 1, retry_after: int | None = None, *,
-                  model: str | None = None) -> Fault:
+    def fail_next(
+        self, status: int, times: int = 1, retry_after: int | None = None, *, model: str | None = None
+    ) -> Fault:
         """Answer the next ``times`` chat requests with HTTP ``status``."""
         params: dict[str, Any] = {"status": status}
         if retry_after is not None:
@@ -109,9 +142,16 @@ class MockState:
         with self._lock:
             self.scripted.append(scripted)
 
-    def next_scripted(self) -> Reply | None:
+    def peek_scripted(self) -> Reply | None:
+        """The next scripted reply, left in the queue (see :meth:`consume_scripted`)."""
         with self._lock:
-            return self.scripted.popleft() if self.scripted else None
+            return self.scripted[0] if self.scripted else None
+
+    def consume_scripted(self, reply: Reply) -> None:
+        """Drop ``reply`` from the head of the queue once a request has been answered with it."""
+        with self._lock:
+            if self.scripted and self.scripted[0] is reply:
+                self.scripted.popleft()
 
     def model_unavailable(self, model: str, unavailable: bool = True) -> None:
         """Make ``model`` answer 503 (or, with ``unavailable=False``, serve it again)."""

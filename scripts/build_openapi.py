@@ -23,7 +23,7 @@ CHAT_ROUTES = {
     "/api/v1/chat/completions": "Canonical OpenAI-compatible route (X-API-Key); base of the openai SDK at .../api/v1.",
     "/v1/chat/completions": "BYOK route; same handler.",
     "/api/v1/managed/chat/completions": "Managed route (JWT); adds credits_consumed, credits_remaining, plan_tier.",
-    "/api/v1/public/managed-chat/chat/completions": "Path called by @ainative/react-sdk 1.0.1 (client-only on the real API).",
+    "/api/v1/public/managed-chat/chat/completions": "Called by @ainative/react-sdk 1.0.1 (client-only path).",
 }
 BALANCE_ROUTES = ["/api/v1/public/credits/balance", "/v1/public/credits/balance", "/api/v1/credits/balance"]
 MODEL_ROUTES = ["/v1/models", "/api/v1/models"]
@@ -82,7 +82,11 @@ SSE_EVENT = {
         "data": {
             "anyOf": [
                 {"const": "[DONE]"},
-                {"type": "string", "contentMediaType": "application/json", "contentSchema": schema("chat-completion-chunk")},
+                {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": schema("chat-completion-chunk"),
+                },
                 {"type": "string", "contentMediaType": "application/json", "contentSchema": schema("error-openai")},
             ]
         },
@@ -139,10 +143,18 @@ def build() -> dict[str, Any]:
         paths[path] = chat_operation(path, summary, index)
     for index, path in enumerate(BALANCE_ROUTES):
         op_id = "getCreditsBalance" if index == 0 else f"getCreditsBalance_{index}"
-        paths[path] = simple_get(op_id, "Credits balance of the caller", "credits", "credits-balance", ("401", "403", "429", "500", "503"))
+        paths[path] = simple_get(
+            op_id, "Credits balance of the caller", "credits", "credits-balance", ("401", "403", "429", "500", "503")
+        )
     for index, path in enumerate(MODEL_ROUTES):
         op_id = "listModels" if index == 0 else f"listModels_{index}"
-        paths[path] = simple_get(op_id, "Models the caller may use (OpenAI-compatible list)", "models", "models-list", ("401", "429", "500", "503"))
+        paths[path] = simple_get(
+            op_id,
+            "Models the caller may use (OpenAI-compatible list)",
+            "models",
+            "models-list",
+            ("401", "429", "500", "503"),
+        )
     return {
         "openapi": "3.1.0",
         "info": {
@@ -164,13 +176,32 @@ def build() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "securitySchemes": {
-                "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "An API key (sk_..., tmp_..., zdb_live_..., ak_...)."},
-                "BearerAuth": {"type": "http", "scheme": "bearer", "description": "An API key or a JWT (HS256) as a bearer token."},
+                "ApiKeyHeader": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-API-Key",
+                    "description": "An API key (sk_..., tmp_..., zdb_live_..., ak_...).",
+                },
+                "BearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key or a JWT (HS256) as a bearer token.",
+                },
             },
             "headers": {
-                "RequestId": {"description": "Id of this request, for support and logs.", "schema": {"type": "string", "minLength": 1}},
-                "RetryAfter": {"required": True, "description": "Whole seconds to wait before retrying.", "schema": {"type": "string", "pattern": "^[0-9]+$"}},
-                "RetryAfterOptional": {"description": "Whole seconds to wait before retrying.", "schema": {"type": "string", "pattern": "^[0-9]+$"}},
+                "RequestId": {
+                    "description": "Id of this request, for support and logs.",
+                    "schema": {"type": "string", "minLength": 1},
+                },
+                "RetryAfter": {
+                    "required": True,
+                    "description": "Whole seconds to wait before retrying.",
+                    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                },
+                "RetryAfterOptional": {
+                    "description": "Whole seconds to wait before retrying.",
+                    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                },
             },
         },
     }

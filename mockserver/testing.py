@@ -1,0 +1,296 @@
+"""Mocks for tests, with or without pytest: in-process (:class:`InProcessMock`) or on a socket (:class:`ServedMock`).
+
+Both share :class:`MockController`: the control operations of the mock as Python methods,
+and the journal of requests to assert on.
+
+Example:
+    >>> with InProcessMock() as mock:
+    ...     mock.reply("Hi there")
+    ...     client = mock.httpx_client()
+    ...     answer = client.post("/v1/public/chat/completions", headers=mock.headers,
+    ...                          json={"messages": [{"role": "user", "content": "Hello"}]}).json()
+    ...     answer["choices"][0]["message"]["content"], mock.count(status=200)
+    ('Hi there', 1)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from mockserver.app import AINativeMock
+from mockserver.config import MockConfig
+from mockserver.faults import Fault
+from mockserver.journal import JournalEntry
+from mockserver.server import ServerThread
+from mockserver.transports import SyncASGITransport, asgi_side_effect
+
+if TYPE_CHECKING:
+    import openai
+    import respx
+
+__all__ = ["DEFAULT_TEST_KEY", "PRODUCTION_URL", "InProcessMock", "MockController", "ServedMock", "UnusedMockError"]
+
+DEFAULT_TEST_KEY = "ak_mock_0000000000000001"
+"""The valid API key the fixtures hand out (``mock.api_key``)."""
+PRODUCTION_URL = "https://api.ainative.studio"
+IN_PROCESS_URL = "http://ainative-mock.test"
+"""Base URL of an in-process mock: a reserved ``.test`` name, so a client that is not intercepted fails fast."""
+
+
+class UnusedMockError(AssertionError):
+    """Replies or faults were queued for a test and never used."""
+
+
+class MockController:
+    """Control and journal of one mock, whatever serves it.
+
+    Attributes:
+        mock: the :class:`~mockserver.app.AINativeMock` (its ``app`` and ``state``).
+        base_url: root URL of the mock (``/v1/public/chat/completions`` etc. live under it).
+        api_key: a valid API key.
+    """
+
+    def __init__(self, mock: AINativeMock, base_url: str, api_key: str = DEFAULT_TEST_KEY) -> None:
+        self.mock = mock
+        self.base_url = base_url
+        self.api_key = api_key
+
+    @property
+    def state(self) -> Any:
+        return self.mock.state
+
+    @property
+    def openai_base_url(self) -> str:
+        """``base_url + "/api/v1"``: what an OpenAI-compatible client takes as ``base_url``."""
+        return self.base_url + "/api/v1"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers authenticating as :attr:`api_key` (``X-API-Key``)."""
+        return {"X-API-Key": self.api_key}
+
+    # -- control -------------------------------------------------------------------------
+    def configure(self, **settings: Any) -> None:
+        """Change runtime settings (same names as ``ainative-mock serve`` options: ``rpm=5``, ...)."""
+        self.mock.state.update_config(settings)
+
+    def set_credits(self, credits: int, key: str | None = None) -> None:
+        """Give ``key`` (default: every key) a fresh balance of ``credits``."""
+        self.mock.state.set_credits(credits, key)
+
+    def set_key(self, key: str, **settings: Any) -> None:
+        """Set one key's ``credits``, ``plan``, ``rpm``, ``tpm`` or ``unlimited``."""
+        self.mock.state.set_key(key, **settings)
+
+    def fail_next(
+        self, status: int, times: int = 1, retry_after: int | None = None, *, model: str | None = None
+    ) -> Fault:
+        """Answer the next ``times`` chat requests with HTTP ``status`` (and ``Retry-After``)."""
+        fault: Fault = self.mock.state.fail_next(status, times, retry_after, model=model)
+        return fault
+
+    def queue_fault(self, name: str, times: int = 1, **params: Any) -> Fault:
+        """Give fault ``name`` to the next ``times`` matching requests (``model=``, ``route=``, fault params)."""
+        fault: Fault = self.mock.state.queue_fault(name, times, **params)
+        return fault
+
+    def reply(self, text: str | None = None, *, tool_call: Mapping[str, Any] | None = None) -> None:
+        """Script the next reply: ``text``, or ``tool_call={"name": ..., "arguments": {...}}``."""
+        self.mock.state.reply(text, tool_call=tool_call)
+
+    def model_unavailable(self, model: str, unavailable: bool = True) -> None:
+        """Make ``model`` answer 503 (``unavailable=False`` serves it again)."""
+        self.mock.state.model_unavailable(model, unavailable)
+
+    def reset(self) -> None:
+        """Back to the starting config, with an empty journal and full balances."""
+        self.mock.state.reset()
+
+    def balance(self, key: str | None = None) -> dict[str, Any]:
+        """The credits-balance body of ``key`` (default :attr:`api_key`)."""
+        balance: dict[str, Any] = self.mock.state.ledger.balance(key or self.api_key)
+        return balance
+
+    # -- journal -------------------------------------------------------------------------
+    @property
+    def requests(self) -> list[JournalEntry]:
+        """Every request the mock answered, oldest first (method, path, body, status, ...)."""
+        entries: list[JournalEntry] = self.mock.state.requests()
+        return entries
+
+    @property
+    def last_request(self) -> JournalEntry:
+        """The most recent request; AssertionError if there was none."""
+        entries = self.requests
+        if not entries:
+            raise AssertionError("the AINative mock received no request")
+        return entries[-1]
+
+    def count(
+        self, *, path: str | None = None, status: int | None = None, method: str | None = None, model: str | None = None
+    ) -> int:
+        """How many journal entries match every given filter."""
+        return sum(
+            1
+            for e in self.requests
+            if (path is None or e.path == path)
+            and (status is None or e.status == status)
+            and (method is None or e.method == method)
+            and (model is None or e.model == model)
+        )
+
+    def pending(self) -> dict[str, Any]:
+        """Replies and faults queued and not used yet."""
+        pending: dict[str, Any] = self.mock.state.pending()
+        return pending
+
+    def assert_all_used(self) -> None:
+        """Raise :class:`UnusedMockError` if queued replies or faults were never used."""
+        pending = self.pending()
+        if not pending["replies"] and not pending["faults"]:
+            return
+        lines = ["the AINative mock had queued items that no request used:"]
+        lines += [f"  reply: {reply!r}" for reply in pending["replies"]]
+        lines += [f"  fault: {fault}" for fault in pending["faults"]]
+        seen = self.requests
+        lines.append(f"requests received ({len(seen)}):" if seen else "requests received: none")
+        lines += [f"  {e.method} {e.path} -> {e.status} (model={e.model}, stream={e.stream})" for e in seen]
+        lines.append("(opt out with @pytest.mark.ainative_mock(check_unused=False))")
+        raise UnusedMockError("\n".join(lines))
+
+
+class InProcessMock(MockController):
+    """A mock served in-process: no socket. While started, httpx calls to the production URL and
+    to :attr:`base_url` are routed to it through respx.
+
+    Use as a context manager, or call :meth:`start` and :meth:`stop`.
+    """
+
+    def __init__(
+        self,
+        config: MockConfig | None = None,
+        api_key: str = DEFAULT_TEST_KEY,
+        intercept: tuple[str, ...] = (PRODUCTION_URL,),
+    ) -> None:
+        super().__init__(AINativeMock(config), IN_PROCESS_URL, api_key)
+        self._sync_transport = SyncASGITransport(self.mock.app)
+        self._intercept = (IN_PROCESS_URL, *intercept)
+        self._router: respx.MockRouter | None = None
+        self._closers: list[Any] = []
+
+    def start(self) -> InProcessMock:
+        """Start intercepting httpx calls."""
+        import respx
+
+        router = respx.mock(assert_all_called=False, assert_all_mocked=False)
+        side_effect = asgi_side_effect(self.mock.app, self._sync_transport)
+        for url in self._intercept:
+            router.route(url__startswith=url).mock(side_effect=side_effect)
+        router.route().pass_through()
+        router.start()
+        self._router = router
+        return self
+
+    def stop(self) -> None:
+        """Stop intercepting and close the clients this mock handed out."""
+        if self._router is not None:
+            self._router.stop()
+            self._router = None
+        for close in reversed(self._closers):
+            close()
+        self._closers.clear()
+        self._sync_transport.close()
+
+    def __enter__(self) -> InProcessMock:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def httpx_client(self, **kwargs: Any) -> httpx.Client:
+        """An ``httpx.Client`` on :attr:`base_url`, served in-process (closed at :meth:`stop`)."""
+        client = httpx.Client(base_url=self.base_url, transport=self._sync_transport, **kwargs)
+        self._closers.append(client.close)
+        return client
+
+    def async_httpx_client(self, **kwargs: Any) -> httpx.AsyncClient:
+        """An ``httpx.AsyncClient`` on :attr:`base_url`, served in-process. Close it in the test."""
+        return httpx.AsyncClient(base_url=self.base_url, transport=httpx.ASGITransport(app=self.mock.app), **kwargs)
+
+    def openai_client(self, **kwargs: Any) -> openai.OpenAI:
+        """An ``openai.OpenAI`` wired to this mock in-process (openai 3.x sends through httpx2)."""
+        import openai
+        from starlette.testclient import TestClient
+
+        http_client = TestClient(self.mock.app, base_url=self.base_url, raise_server_exceptions=False)
+        self._closers.append(http_client.close)
+        kwargs.setdefault("api_key", self.api_key)
+        return openai.OpenAI(base_url=self.openai_base_url, http_client=http_client, **kwargs)
+
+    def async_openai_client(self, **kwargs: Any) -> openai.AsyncOpenAI:
+        """An ``openai.AsyncOpenAI`` wired to this mock in-process."""
+        import httpx2
+        import openai
+
+        http_client = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=self.mock.app), base_url=self.base_url)
+        kwargs.setdefault("api_key", self.api_key)
+        return openai.AsyncOpenAI(base_url=self.openai_base_url, http_client=http_client, **kwargs)
+
+
+class ServedMock(MockController):
+    """A mock on a real socket (uvicorn on ``127.0.0.1``, a free port), for any client."""
+
+    def __init__(self, config: MockConfig | None = None, api_key: str = DEFAULT_TEST_KEY) -> None:
+        mock = AINativeMock(config)
+        self.server = ServerThread(mock.app)
+        super().__init__(mock, self.server.base_url, api_key)
+
+    def start(self) -> ServedMock:
+        """Start serving."""
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self.server.stop()
+
+    def __enter__(self) -> ServedMock:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def env(self) -> dict[str, str]:
+        """Environment variables pointing clients at this server (what ``ainative_server`` sets)."""
+        return {
+            "AINATIVE_BASE_URL": self.openai_base_url,
+            "AINATIVE_API_KEY": self.api_key,
+            "OPENAI_BASE_URL": self.openai_base_url,
+            "OPENAI_API_KEY": self.api_key,
+        }
+
+    def httpx_client(self, **kwargs: Any) -> httpx.Client:
+        """An ``httpx.Client`` on :attr:`base_url` (a real connection). Close it in the test."""
+        return httpx.Client(base_url=self.base_url, **kwargs)
+
+    def openai_client(self, **kwargs: Any) -> openai.OpenAI:
+        """An ``openai.OpenAI`` on this server."""
+        import openai
+
+        kwargs.setdefault("api_key", self.api_key)
+        return openai.OpenAI(base_url=self.openai_base_url, **kwargs)
+
+    def async_openai_client(self, **kwargs: Any) -> openai.AsyncOpenAI:
+        """An ``openai.AsyncOpenAI`` on this server."""
+        import openai
+
+        kwargs.setdefault("api_key", self.api_key)
+        return openai.AsyncOpenAI(base_url=self.openai_base_url, **kwargs)
