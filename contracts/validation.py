@@ -48,7 +48,9 @@ class ContractViolation(ValueError):
 
 @cache
 def _registry() -> Registry:  # type: ignore[type-arg]
-    resources = [(SCHEMA_BASE_URI + f"{name}.json", Resource.from_contents(load_schema(name))) for name in schema_names()]
+    resources = [
+        (SCHEMA_BASE_URI + f"{name}.json", Resource.from_contents(load_schema(name))) for name in schema_names()
+    ]
     return Registry().with_resources(resources)
 
 
@@ -61,9 +63,7 @@ def validator_for(name: str) -> Draft202012Validator:
         True
     """
     schema = load_schema(name)
-    return Draft202012Validator(
-        schema, registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER
-    )
+    return Draft202012Validator(schema, registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def json_path(parts: Iterable[str | int]) -> str:
@@ -78,21 +78,36 @@ def _leaves(error: ValidationError) -> Iterable[ValidationError]:
     # anyOf/oneOf report one summary error; its context holds what each branch wanted.
     # Report the deepest errors of the branch that got furthest, which name the real field.
     if error.context:
-        deepest = max(len(e.absolute_path) for e in error.context)
-        if deepest > len(error.absolute_path):
+        deepest = max(_depth(e) for e in error.context)
+        if deepest > _depth(error):
             for sub in error.context:
-                if len(sub.absolute_path) == deepest:
+                if _depth(sub) == deepest:
                     yield from _leaves(sub)
             return
     yield error
 
 
+def _missing_key(error: ValidationError) -> str | None:
+    """The property a ``required`` error reports missing (jsonschema raises one error per property)."""
+    required = error.validator_value
+    if error.validator != "required" or not isinstance(error.instance, Mapping) or not isinstance(required, list):
+        return None
+    for key in required:
+        if key not in error.instance and error.message == f"{key!r} is a required property":
+            return str(key)
+    return None
+
+
+def _depth(error: ValidationError) -> int:
+    # A missing property is one level below the object that lacks it.
+    return len(error.absolute_path) + (_missing_key(error) is not None)
+
+
 def _describe(error: ValidationError) -> ContractError:
-    path_parts = list(error.absolute_path)
-    if error.validator == "required" and isinstance(error.instance, Mapping):
-        missing = [k for k in error.validator_value if k not in error.instance]
-        if missing:
-            path_parts.append(missing[0])
+    path_parts: list[str | int] = list(error.absolute_path)
+    missing = _missing_key(error)
+    if missing is not None:
+        path_parts.append(missing)
     path = json_path(path_parts)
     return ContractError(
         path=path, message=f"{path}: {error.message}", keyword=str(error.validator), location=tuple(path_parts)
