@@ -47,7 +47,7 @@ class ContractViolation(ValueError):
 
 
 @cache
-def _registry() -> Registry:  # type: ignore[type-arg]
+def _registry() -> Registry:
     resources = [
         (SCHEMA_BASE_URI + f"{name}.json", Resource.from_contents(load_schema(name))) for name in schema_names()
     ]

@@ -73,7 +73,7 @@ class MockConfig:
     # Auth
     api_keys: tuple[str, ...] = ()
     key_prefixes: tuple[str, ...] = DEFAULT_KEY_PREFIXES
-    jwt_secret: str = "ainative-mock-jwt-secret"  # noqa: S105 - a documented test secret, not a credential
+    jwt_secret: str = "ainative-mock-jwt-secret-for-tests-only"  # noqa: S105 - a documented test secret, not a credential
     # Requests and replies
     default_model: str = DEFAULT_MODEL
     default_max_tokens: int = 1024

@@ -1,0 +1,438 @@
+"""The contract's clauses: small named judges of what a run observed.
+
+Each clause has a stable id, a one-line description and a function from
+:class:`~contracts.conformance.observations.Observations` to a :class:`Verdict`.
+
+Example:
+    >>> from contracts.conformance.clauses import CLAUSES
+    >>> CLAUSES["auth.missing-key"].description
+    'A chat request without credentials gets 401'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import contracts
+from contracts.conformance.client import Exchange
+from contracts.conformance.observations import Observations, chunk_objects, stream_chunks
+from contracts.conformance.sse import framing_problems, grammar_problems
+
+__all__ = ["CLAUSES", "Clause", "Status", "Verdict", "clause"]
+
+RETRY_AFTER = re.compile(r"^[0-9]+$")
+BALANCE_TOLERANCE = 0.01
+ACCEPTED_FOR_VALID = frozenset({402, 403, 404, 413, 429, 502, 503})
+"""Statuses a valid request may get besides 2xx: documented, and not a verdict on the request itself."""
+
+
+class Status(str, Enum):
+    """Outcome of one clause."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A clause's judgement.
+
+    Attributes:
+        status: passed, failed or skipped.
+        evidence: what was seen (for a skip: why it could not be judged).
+        exchange: for a failure, the exchange that shows it (its request becomes a curl repro).
+    """
+
+    status: Status
+    evidence: str
+    exchange: Exchange | None = None
+
+
+Judge = Callable[[Observations], Verdict]
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """A named rule of the contract.
+
+    Attributes:
+        id: stable identifier (``area.rule``), used in reports, JUnit and pytest ids.
+        description: the rule in one line.
+        judge: the function that decides it.
+    """
+
+    id: str
+    description: str
+    judge: Judge
+
+    def evaluate(self, observations: Observations) -> Verdict:
+        """Judge ``observations``; a judge that crashes yields a failed verdict, not an exception."""
+        try:
+            return self.judge(observations)
+        except Exception as exc:
+            return Verdict(Status.FAILED, f"could not judge: {type(exc).__name__}: {exc}")
+
+
+CLAUSES: dict[str, Clause] = {}
+"""Every clause, by id, in report order."""
+
+
+def clause(clause_id: str, description: str) -> Callable[[Judge], Judge]:
+    """Register the decorated function as the judge of clause ``clause_id``."""
+
+    def register(judge: Judge) -> Judge:
+        if clause_id in CLAUSES:
+            raise ValueError(f"clause {clause_id!r} registered twice")
+        CLAUSES[clause_id] = Clause(clause_id, description, judge)
+        return judge
+
+    return register
+
+
+def passed(evidence: str) -> Verdict:
+    """A passed verdict."""
+    return Verdict(Status.PASSED, evidence)
+
+
+def failed(evidence: str, exchange: Exchange | None = None) -> Verdict:
+    """A failed verdict, with the exchange that shows it."""
+    return Verdict(Status.FAILED, evidence, exchange)
+
+
+def skipped(reason: str) -> Verdict:
+    """A skipped verdict: the clause does not apply to this run."""
+    return Verdict(Status.SKIPPED, reason)
+
+
+def _body_json(exchange: Exchange) -> tuple[Any, str | None]:
+    try:
+        return exchange.json(), None
+    except ValueError:
+        return None, f"{exchange.summary()}: body is not JSON: {exchange.body[:80]!r}"
+
+
+def _expect_status(exchange: Exchange, status: int) -> str | None:
+    if exchange.status == status:
+        return None
+    if exchange.status is None:
+        return f"{exchange.summary()}, expected {status}"
+    return f"{exchange.summary()}, expected {status}: {exchange.body[:120]!r}"
+
+
+def _schema_problems(name: str, instance: Any) -> str:
+    errors = contracts.errors_for(name, instance)
+    return "; ".join(e.message for e in errors[:3]) + (f" (+{len(errors) - 3} more)" if len(errors) > 3 else "")
+
+
+def _first_failure(results: list[tuple[Exchange, str]], checked: int, what: str) -> Verdict:
+    if not results:
+        return passed(f"{checked} {what} checked")
+    exchange, problem = results[0]
+    more = f" (and {len(results) - 1} more)" if len(results) > 1 else ""
+    return failed(f"[{exchange.request.label}] {problem}{more}", exchange)
+
+
+@clause("chat.response-schema", "A non-streaming chat completion answers 200 with a body matching chat-completion")
+def chat_response_schema(obs: Observations) -> Verdict:
+    """The canonical JSON completion is 200 and valid; so is every other JSON 200 completion seen."""
+    main = obs.get("chat-json")
+    if main is None:
+        return skipped(obs.why_missing("chat-json"))
+    if problem := _expect_status(main, 200):
+        return failed(problem, main)
+    bad = []
+    checked = obs.json_completions()
+    for exchange in checked:
+        body, problem = _body_json(exchange)
+        if problem is None and (schema_problem := _schema_problems("chat-completion", body)):
+            problem = schema_problem
+        if problem:
+            bad.append((exchange, problem))
+    return _first_failure(bad, len(checked), "JSON completion(s)")
+
+
+def _usage_problem(usage: Any) -> str | None:
+    if not isinstance(usage, Mapping):
+        return None
+    parts = [usage.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens")]
+    numbers = [p for p in parts if isinstance(p, int) and not isinstance(p, bool)]
+    if len(numbers) != 3:
+        return None  # a type problem: the schema clauses report it
+    prompt, completion, total = numbers
+    if prompt + completion != total:
+        return f"usage {dict(usage)}: prompt_tokens + completion_tokens = {prompt + completion}, total_tokens = {total}"
+    return None
+
+
+@clause("chat.usage-sum", "usage.total_tokens equals prompt_tokens + completion_tokens (JSON and stream usage)")
+def chat_usage_sum(obs: Observations) -> Verdict:
+    """Token arithmetic holds in every usage object seen."""
+    bad = []
+    seen = 0
+    for exchange in obs.json_completions():
+        body, _ = _body_json(exchange)
+        if isinstance(body, Mapping) and "usage" in body:
+            seen += 1
+            if problem := _usage_problem(body["usage"]):
+                bad.append((exchange, problem))
+    for exchange in obs.streams():
+        for chunk in chunk_objects(stream_chunks(exchange)):
+            if isinstance(chunk.get("usage"), Mapping):
+                seen += 1
+                if problem := _usage_problem(chunk["usage"]):
+                    bad.append((exchange, problem))
+    if not seen and not bad:
+        return skipped("no usage object observed" + _missing_note(obs, "chat-json"))
+    return _first_failure(bad, seen, "usage object(s)")
+
+
+def _missing_note(obs: Observations, label: str) -> str:
+    return f" ({obs.unsent[label]})" if label in obs.unsent else ""
+
+
+def _stream_verdict(obs: Observations, judge: Callable[[Exchange], str | None], what: str) -> Verdict:
+    main = obs.get("chat-stream")
+    if main is None:
+        return skipped(obs.why_missing("chat-stream"))
+    if problem := _expect_status(main, 200):
+        return failed(problem, main)
+    bad = []
+    streams = obs.streams()
+    for exchange in streams:
+        if problem := judge(exchange):
+            bad.append((exchange, problem))
+    return _first_failure(bad, len(streams), what)
+
+
+@clause("stream.framing", "A streamed completion is text/event-stream framed as 'data: <one-line JSON>' + blank line")
+def stream_framing(obs: Observations) -> Verdict:
+    """Content type and byte framing of every stream seen."""
+
+    def judge(exchange: Exchange) -> str | None:
+        problems = framing_problems(exchange.headers.get("content-type"), exchange.body)
+        return "; ".join(problems[:3]) if problems else None
+
+    return _stream_verdict(obs, judge, "stream(s)")
+
+
+@clause("stream.chunk-schema", "Every streamed chunk matches chat-completion-chunk (an error frame, error-openai)")
+def stream_chunk_schema(obs: Observations) -> Verdict:
+    """Each JSON payload of every stream seen validates."""
+
+    def judge(exchange: Exchange) -> str | None:
+        for index, chunk in enumerate(chunk_objects(stream_chunks(exchange))):
+            schema = "error-openai" if "error" in chunk and "choices" not in chunk else "chat-completion-chunk"
+            if problem := _schema_problems(schema, chunk):
+                return f"chunk {index}: {problem}"
+        return None
+
+    return _stream_verdict(obs, judge, "stream(s)")
+
+
+@clause(
+    "stream.grammar",
+    "Stream order: role first, one id/created, deltas, one finish_reason, then only usage, [DONE] last",
+)
+def stream_grammar(obs: Observations) -> Verdict:
+    """Order of chunks in every stream seen."""
+
+    def judge(exchange: Exchange) -> str | None:
+        problems = grammar_problems(stream_chunks(exchange))
+        return "; ".join(problems[:3]) if problems else None
+
+    return _stream_verdict(obs, judge, "stream(s)")
+
+
+def _status_clause(obs: Observations, label: str, status: int) -> Verdict:
+    exchange = obs.get(label)
+    if exchange is None:
+        return skipped(obs.why_missing(label))
+    if problem := _expect_status(exchange, status):
+        return failed(problem, exchange)
+    return passed(exchange.summary())
+
+
+@clause("auth.missing-key", "A chat request without credentials gets 401")
+def auth_missing_key(obs: Observations) -> Verdict:
+    """No X-API-Key and no Authorization header: 401."""
+    return _status_clause(obs, "auth-missing", 401)
+
+
+@clause("auth.malformed-key", "A chat request with a malformed API key gets 401")
+def auth_malformed_key(obs: Observations) -> Verdict:
+    """A key of no known shape: 401."""
+    return _status_clause(obs, "auth-malformed", 401)
+
+
+@clause("auth.jwt", "A JWT sent as 'Authorization: Bearer' is accepted (the balance answers 200)")
+def auth_jwt(obs: Observations) -> Verdict:
+    """Only with --jwt."""
+    if not obs.settings.jwt_given:
+        return skipped("not applicable: no --jwt given")
+    return _status_clause(obs, "auth-jwt", 200)
+
+
+@clause("errors.body-schema", "Every 4xx/5xx response carries a JSON body matching the error schema")
+def errors_body_schema(obs: Observations) -> Verdict:
+    """FastAPI ``{"detail": ...}`` or OpenAI ``{"error": {...}}`` on every error seen."""
+    errors = [e for e in obs.exchanges if e.status is not None and e.status >= 400 and e.request.judge_errors]
+    if not errors:
+        return skipped("no error response observed")
+    bad = []
+    for exchange in errors:
+        body, problem = _body_json(exchange)
+        if problem is None and (schema_problem := _schema_problems("error", body)):
+            problem = f"{exchange.summary()}: {schema_problem}"
+        if problem:
+            bad.append((exchange, problem))
+    return _first_failure(bad, len(errors), "error response(s)")
+
+
+def _balance_body(obs: Observations, label: str = "balance") -> tuple[Any, Verdict | None]:
+    exchange = obs.get(label)
+    if exchange is None:
+        return None, skipped(obs.why_missing(label))
+    if problem := _expect_status(exchange, 200):
+        return None, failed(problem, exchange)
+    body, problem = _body_json(exchange)
+    if problem:
+        return None, failed(problem, exchange)
+    return body, None
+
+
+@clause("credits.balance-schema", "GET credits balance answers 200 with a body matching credits-balance")
+def credits_balance_schema(obs: Observations) -> Verdict:
+    """The 8-field bare object."""
+    body, verdict = _balance_body(obs)
+    if verdict is not None:
+        return verdict
+    if problem := _schema_problems("credits-balance", body):
+        return failed(problem, obs.get("balance"))
+    return passed(f"balance {json.dumps(body)[:120]}")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@clause("credits.balance-arithmetic", "remaining_credits = max(0, total_credits - used_credits), within 0.01")
+def credits_balance_arithmetic(obs: Observations) -> Verdict:
+    """Balance fields add up."""
+    body, verdict = _balance_body(obs)
+    if verdict is not None:
+        # The status and JSON problems belong to credits.balance-schema; do not report them twice.
+        return skipped(f"no balance to judge: {verdict.evidence}") if verdict.status is Status.FAILED else verdict
+    fields = ("total_credits", "used_credits", "remaining_credits")
+    if not isinstance(body, Mapping) or not all(_number(body.get(f)) for f in fields):
+        return skipped("balance lacks numeric total/used/remaining credits (see credits.balance-schema)")
+    if body.get("unlimited") is True:
+        return skipped("not applicable: the plan is unlimited")
+    total, used, remaining = (float(body[f]) for f in fields)
+    expected = max(0.0, total - used)
+    if abs(remaining - expected) > BALANCE_TOLERANCE:
+        return failed(
+            f"remaining_credits {remaining:g}, expected max(0, {total:g} - {used:g}) = {expected:g}",
+            obs.get("balance"),
+        )
+    return passed(f"remaining {remaining:g} = max(0, {total:g} - {used:g})")
+
+
+@clause("credits.balance-decreases", "The balance goes down after a paid chat call (opt-in: --include-paid)")
+def credits_balance_decreases(obs: Observations) -> Verdict:
+    """Balance before, one paid call, balance after."""
+    if not obs.settings.include_paid:
+        return skipped("skipped (opt-in): pass --include-paid to spend credits on this check")
+    before, verdict = _balance_body(obs)
+    if verdict is not None:
+        return verdict
+    paid = obs.get("paid-chat")
+    if paid is None:
+        return skipped(obs.why_missing("paid-chat"))
+    if problem := _expect_status(paid, 200):
+        return failed(problem, paid)
+    after, verdict = _balance_body(obs, "balance-after")
+    if verdict is not None:
+        return verdict
+    try:
+        used = (float(before["used_credits"]), float(after["used_credits"]))
+        remaining = (float(before["remaining_credits"]), float(after["remaining_credits"]))
+    except (KeyError, TypeError, ValueError):
+        return failed(f"balance bodies lack used/remaining credits: {before!r} -> {after!r}", obs.get("balance-after"))
+    if used[1] > used[0] or remaining[1] < remaining[0]:
+        return passed(f"used {used[0]:g} -> {used[1]:g}, remaining {remaining[0]:g} -> {remaining[1]:g}")
+    return failed(
+        f"balance unchanged after a paid call: used {used[0]:g} -> {used[1]:g}, "
+        f"remaining {remaining[0]:g} -> {remaining[1]:g}",
+        paid,
+    )
+
+
+@clause("rate-limit.retry-after", "Every 429 carries Retry-After in whole seconds")
+def rate_limit_retry_after(obs: Observations) -> Verdict:
+    """Judges each 429 seen; with a rate-limit probe key, the probe must get one."""
+    probe = obs.get("rate-limit-probe")
+    if obs.settings.rate_limit_key_given and probe is not None and probe.status != 429:
+        return failed(f"rate-limit probe: {probe.summary()}, expected 429", probe)
+    limited = [e for e in obs.exchanges if e.status == 429]
+    if not limited:
+        reason = obs.why_missing("rate-limit-probe") if obs.settings.rate_limit_key_given else ""
+        return skipped("no 429 observed" + (f" ({reason})" if reason else "; --rate-limit-key provokes one"))
+    bad = []
+    for exchange in limited:
+        value = exchange.headers.get("retry-after")
+        if value is None:
+            bad.append((exchange, f"{exchange.summary()} without a Retry-After header"))
+        elif not RETRY_AFTER.match(value.strip()):
+            bad.append((exchange, f"{exchange.summary()}: Retry-After {value!r} is not whole seconds"))
+    return _first_failure(bad, len(limited), "429 response(s)")
+
+
+@clause("models.list-schema", "GET models answers 200 with a body matching models-list")
+def models_list_schema(obs: Observations) -> Verdict:
+    """The OpenAI-compatible model catalogue."""
+    exchange = obs.get("models")
+    if exchange is None:
+        return skipped(obs.why_missing("models"))
+    if exchange.status in (404, 405):
+        return skipped(f"not applicable: the target does not serve it ({exchange.summary()})")
+    if problem := _expect_status(exchange, 200):
+        return failed(problem, exchange)
+    body, problem = _body_json(exchange)
+    if problem is None and (schema_problem := _schema_problems("models-list", body)):
+        problem = schema_problem
+    return failed(problem, exchange) if problem else passed(f"{len(body['data'])} model(s) listed")
+
+
+def _fuzz_verdict(obs: Observations, prefix: str, accept: Callable[[int], bool], expected: str) -> Verdict:
+    exchanges = obs.with_prefix(prefix)
+    if not exchanges:
+        return skipped(obs.why_missing(prefix))
+    bad = []
+    for exchange in exchanges:
+        if exchange.status is None or not accept(exchange.status):
+            bad.append((exchange, f"{exchange.summary()}, expected {expected}: {exchange.body[:100]!r}"))
+    return _first_failure(bad, len(exchanges), "generated request(s)")
+
+
+@clause("fuzz.invalid-rejected", "Generated invalid chat requests (schemathesis negative mode) get 4xx, never 2xx/5xx")
+def fuzz_invalid_rejected(obs: Observations) -> Verdict:
+    """Bodies that break chat-request are refused as client errors."""
+    return _fuzz_verdict(obs, "fuzz-negative", lambda s: 400 <= s < 500, "4xx")
+
+
+@clause(
+    "fuzz.valid-accepted", "Generated valid chat requests (positive mode) get 200 or a documented non-validation error"
+)
+def fuzz_valid_accepted(obs: Observations) -> Verdict:
+    """Bodies that match chat-request are served (or refused for reasons other than the body)."""
+    documented = obs.settings.documented_chat_statuses or ACCEPTED_FOR_VALID
+    allowed = ACCEPTED_FOR_VALID & documented
+    expected = "2xx or one of " + ", ".join(str(s) for s in sorted(allowed))
+    return _fuzz_verdict(obs, "fuzz-positive", lambda s: 200 <= s < 300 or s in allowed, expected)
