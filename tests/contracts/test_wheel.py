@@ -130,7 +130,10 @@ def test_wheel_entry_points(wheel: Path, wheel_names: set[str]) -> None:
     with zipfile.ZipFile(wheel) as archive:
         parser.read_string(archive.read(entry_points_file).decode())
     assert dict(parser["console_scripts"]) == {"ainative-mock": "mockserver.cli:main"}
-    assert dict(parser["pytest11"]) == {"ainative_mock": "mockserver.pytest_plugin"}
+    assert dict(parser["pytest11"]) == {
+        "ainative_mock": "mockserver.pytest_plugin",
+        "ainative_conformance": "contracts.suite.plugin",
+    }
     assert {"mockserver/cli.py", "mockserver/pytest_plugin.py"} <= wheel_names
 
 
@@ -159,5 +162,8 @@ def test_installed_wheel_loads_the_contract_without_the_checkout(wheel: Path, re
     assert report["names"] == sorted(path.stem for path in (repo_root / "contracts" / "schemas").glob("*.json"))
     assert len(report["components"]) == len(report["names"])
     assert "/api/v1/chat/completions" in report["paths"]
-    from_checkout = [name for name in report["modules"] if Path(name).is_relative_to(repo_root)]
+    checkout_packages = [repo_root / "contracts", repo_root / "mockserver"]
+    from_checkout = [
+        name for name in report["modules"] if any(Path(name).is_relative_to(p) for p in checkout_packages)
+    ]
     assert from_checkout == []
