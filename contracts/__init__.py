@@ -8,13 +8,14 @@ Example:
 """
 
 from contracts.loaders import SCHEMA_BASE_URI, load_openapi, load_schema, openapi_bytes, schema_names
-from contracts.validation import ContractError, ContractViolation, errors_for, validate, validator_for
+from contracts.validation import ContractError, ContractViolation, errors_for, is_valid, validate, validator_for
 
 __all__ = [
     "SCHEMA_BASE_URI",
     "ContractError",
     "ContractViolation",
     "errors_for",
+    "is_valid",
     "load_openapi",
     "load_schema",
     "openapi_bytes",

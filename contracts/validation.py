@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 
 from contracts.loaders import SCHEMA_BASE_URI, load_schema, schema_names
 
-__all__ = ["ContractError", "ContractViolation", "errors_for", "validate", "validator_for"]
+__all__ = ["ContractError", "ContractViolation", "errors_for", "is_valid", "validate", "validator_for"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,28 @@ def errors_for(name: str, instance: Any) -> list[ContractError]:
     return sorted(found.values(), key=lambda e: (e.path, e.message))
 
 
+@cache
+def _fast_validator(name: str) -> Any:
+    registry = jsonschema_rs.Registry(
+        [(SCHEMA_BASE_URI + f"{schema}.json", load_schema(schema)) for schema in schema_names()]
+    )
+    return jsonschema_rs.validator_for(load_schema(name), registry=registry, validate_formats=True)
+
+
+def is_valid(name: str, instance: Any) -> bool:
+    """Whether ``instance`` conforms to schema ``name``: the fast check for hot paths.
+
+    Uses the compiled Rust validator of ``jsonschema-rs`` (about a hundred times faster than
+    :func:`validator_for`); :func:`errors_for` explains a ``False`` with the reference validator.
+    The test suite holds the two to the same verdict on generated instances.
+    """
+    try:
+        valid: bool = _fast_validator(name).is_valid(instance)
+    except (ValueError, TypeError):  # not a JSON value (bytes, a set...): let the reference judge it
+        return validator_for(name).is_valid(instance)
+    return valid
+
+
 def validate(name: str, instance: Any) -> None:
     """Raise :class:`ContractViolation` unless ``instance`` conforms to schema ``name``.
 
@@ -134,7 +157,6 @@ def validate(name: str, instance: Any) -> None:
         contracts.validation.ContractViolation: instance does not match schema 'usage':
           - $.completion_tokens: '2' is not of type 'integer'
     """
-    validator = validator_for(name)
-    if validator.is_valid(instance):
+    if is_valid(name, instance):
         return
     raise ContractViolation(name, errors_for(name, instance))

@@ -10,17 +10,18 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 import contracts
-from mockserver.auth import AuthError
+from mockserver.auth import AuthError, Identity
 from mockserver.chat import ChatEndpoint
 from mockserver.config import MockConfig
 from mockserver.control import control_openapi_paths, control_routes
+from mockserver.cors import MockCORSMiddleware
 from mockserver.errors import error_body
+from mockserver.journal import JournalEntry
 from mockserver.responses import json_response, new_request_id
 from mockserver.state import MockState
 
@@ -78,12 +79,10 @@ class AINativeMock:
             routes=self._routes(),
             middleware=[
                 Middleware(
-                    CORSMiddleware,
+                    MockCORSMiddleware,
+                    error_style=lambda: self.state.config.error_style,
                     allow_origins=list(self.config.cors_origins),
-                    allow_methods=["*"],
-                    allow_headers=["*"],
                     expose_headers=EXPOSED_HEADERS,
-                    max_age=600,
                 )
             ],
             exception_handlers={HTTPException: self._http_exception, Exception: self._server_error},
@@ -116,11 +115,16 @@ class AINativeMock:
             error_body(self.state.config.error_style, status, message), status, new_request_id(), headers
         )
 
+    def _record(self, request: Request, status: int, key: str | None = None) -> None:
+        """Journal a request that did not go through the chat pipeline."""
+        self.state.journal.add(JournalEntry(0, request.method, request.url.path, status, key=key))
+
     async def _http_exception(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         message = {404: f"No route {request.url.path}", 405: f"Method {request.method} not allowed here"}.get(
             exc.status_code, exc.detail
         )
+        self._record(request, exc.status_code)
         return self._error(exc.status_code, message, dict(exc.headers or {}))
 
     async def _server_error(self, request: Request, exc: Exception) -> Response:
@@ -128,27 +132,29 @@ class AINativeMock:
         return self._error(500, "Internal server error")
 
     # -- endpoints --------------------------------------------------------------------------
-    def _identity_or_error(self, request: Request) -> tuple[str, Response | None]:
+    def _identity_or_error(self, request: Request) -> tuple[Identity | None, Response | None]:
         try:
             identity = self.chat.authenticator().authenticate(
                 request.headers.get("x-api-key"), request.headers.get("authorization")
             )
         except AuthError as exc:
-            return "", self._error(401, str(exc))
-        return identity.account, None
+            self._record(request, 401)
+            return None, self._error(401, str(exc))
+        self._record(request, 200, identity.masked)
+        return identity, None
 
     async def balance(self, request: Request) -> Response:
         """GET credits balance of the caller (contract ``credits-balance``)."""
-        account, error = self._identity_or_error(request)
-        if error is not None:
-            return error
-        return json_response(self.state.ledger.balance(account), 200, new_request_id())
+        identity, error = self._identity_or_error(request)
+        if identity is None:
+            return error or self._error(401)
+        return json_response(self.state.ledger.balance(identity.account), 200, new_request_id())
 
     async def models(self, request: Request) -> Response:
         """GET the OpenAI-compatible models list of the configured model table."""
-        _, error = self._identity_or_error(request)
-        if error is not None:
-            return error
+        identity, error = self._identity_or_error(request)
+        if identity is None:
+            return error or self._error(401)
         data = [
             {
                 "id": m.id,

@@ -66,14 +66,23 @@ class Authenticator:
         self._keys = tuple(key.encode() for key in api_keys)
         self._prefixes = key_prefixes
         self._jwt_secret = jwt_secret
+        self._accepted: dict[str, Identity] = {}  # prefix-rule keys already checked (bounded; never JWTs)
 
     def authenticate(self, x_api_key: str | None, authorization: str | None) -> Identity:
         """Return the caller's identity or raise :class:`AuthError`."""
         credential = _credential(x_api_key, authorization)
+        known = self._accepted.get(credential)
+        if known is not None:
+            return known
         if credential.count(".") == 2 and not any(credential.startswith(p) for p in self._prefixes):
             return self._jwt(credential)
         if self._key_ok(credential):
-            return Identity(account=credential, masked=mask_secret(credential), kind="api_key")
+            identity = Identity(account=credential, masked=mask_secret(credential), kind="api_key")
+            if not self._keys:  # prefix rule only: with exact keys every request pays the constant-time compare
+                if len(self._accepted) >= 4096:
+                    self._accepted.clear()
+                self._accepted[credential] = identity
+            return identity
         raise AuthError("Invalid API key")
 
     def _key_ok(self, key: str) -> bool:

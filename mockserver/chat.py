@@ -17,7 +17,8 @@ from mockserver.auth import Authenticator, AuthError, Identity
 from mockserver.errors import error_body, validation_body
 from mockserver.faults import Fault, FaultError, parse_fault
 from mockserver.journal import JournalEntry
-from mockserver.ledger import MICRO, micro
+from mockserver.ledger import MICRO, Reservation, micro
+from mockserver.models import ModelInfo
 from mockserver.replies import Reply, generate_reply, last_user_message, match_rule, truncate
 from mockserver.requests_body import BodyError, read_json_body
 from mockserver.responses import json_response, new_request_id
@@ -49,9 +50,25 @@ class _Reject(Exception):
         self.response = response
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """Everything decided about a successful completion, before it is sent."""
+
+    model: ModelInfo
+    reply: Reply
+    finish_reason: str
+    usage: dict[str, int]
+    reservation: Reservation
+    fault: Fault | None
+    plan: str
+    completion_id: str
+    created: int
+
+
 @dataclass(slots=True)
 class _Call:
     request: Request
+    incoming: dict[str, str]  # request headers by lower-cased name
     request_id: str
     entry: JournalEntry
     headers: dict[str, str]
@@ -77,10 +94,13 @@ class ChatEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
+        # Header names arrive lower-cased (ASGI); built once, read several times. The first of repeats wins.
+        incoming = {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(scope["headers"])}
         call = _Call(
             request,
+            incoming,
             new_request_id(),
-            JournalEntry(0, request.method, request.url.path, 0, started=time.perf_counter()),
+            JournalEntry(0, scope["method"], scope["path"], 0, started=time.perf_counter()),
             {},
         )
         call.entry.request_id = call.request_id
@@ -116,7 +136,7 @@ class ChatEndpoint:
         self.state.journal.add(entry)
 
     def _fault_for(self, call: _Call, model: str, stream: bool) -> Fault | None:
-        header = call.request.headers.get("x-mock-fault")
+        header = call.incoming.get("x-mock-fault")
         if header:
             try:
                 fault = parse_fault(header)
@@ -128,7 +148,7 @@ class ChatEndpoint:
         magic = magic or MAGIC_MODELS.get(model)
         if magic is not None:
             return magic if stream or not magic.stream_only else None
-        queued = self.state.fault_queue.take(model, call.request.url.path, stream)
+        queued = self.state.fault_queue.take(model, call.request.scope["path"], stream)
         if queued is not None:
             return queued
         return self.state.seeded.draw(stream)
@@ -137,14 +157,14 @@ class ChatEndpoint:
     async def _handle(self, call: _Call) -> Response | CompletionStream:
         state = self.state
         config = state.config
-        headers = call.request.headers
+        headers = call.incoming
         try:
             call.identity = self.authenticator().authenticate(headers.get("x-api-key"), headers.get("authorization"))
         except AuthError as exc:
             raise self._error(call, 401, str(exc)) from None
         call.entry.key = call.identity.masked
         try:
-            body = await read_json_body(call.request, config.max_body_bytes, "chat-request")
+            body = await read_json_body(call.request.receive, headers, config.max_body_bytes, "chat-request")
         except BodyError as exc:
             if exc.status == 422:
                 payload = validation_body(config.error_style, exc.problems)
@@ -155,12 +175,16 @@ class ChatEndpoint:
         stream = bool(body.get("stream"))
         call.entry.model, call.entry.stream = model_id, stream
 
+        account = state.ledger.account(call.identity.account)
+        rpm = account.rpm if account.rpm is not None else config.rpm
+        tpm = account.tpm if account.tpm is not None else config.tpm
         fault = self._fault_for(call, model_id, stream)
         if fault is not None:
             call.entry.fault = {**fault.as_dict(), "source": fault.source}
             if fault.name == "latency":
                 await anyio.sleep((fault.ms or 0) / 1000)
             elif fault.name == "http_error" and fault.status is not None:
+                call.headers.update(state.limiter.peek(call.identity.account, rpm, tpm))
                 raise self._error(call, fault.status, retry_after=fault.retry_after)
 
         model = config.model(model_id)
@@ -171,7 +195,6 @@ class ChatEndpoint:
             )
         if model_id in state.unavailable:
             raise self._error(call, 503, f"Model '{model_id}' is temporarily unavailable", retry_after=1)
-        account = state.ledger.account(call.identity.account)
         if not model.allows(account.plan):
             raise self._error(call, 403, f"Model '{model_id}' is not available on the {account.plan} plan")
 
@@ -180,34 +203,33 @@ class ChatEndpoint:
         usage = self._usage(body, reply)
         call.entry.usage = usage
 
-        rpm = account.rpm if account.rpm is not None else config.rpm
-        tpm = account.tpm if account.tpm is not None else config.tpm
         decision = state.limiter.check(call.identity.account, rpm, tpm, usage["total_tokens"])
         call.headers.update(decision.headers)
         if not decision.allowed:
             raise self._error(call, 429, decision.reason, retry_after=decision.retry_after)
 
         cost = micro(usage["total_tokens"] * model.price)
-        if not state.ledger.reserve(call.identity.account, cost):
+        reservation = state.ledger.reserve(call.identity.account, cost)
+        if reservation is None:
             raise self._error(call, 402, "Insufficient credits")
 
         if scripted is not None:  # used only by a request that is answered
-            self.state.consume_scripted(scripted)
-        completion_id = "chatcmpl-" + os.urandom(12).hex()
-        created = int(time.time())
-        if stream:
-            return self._stream(
-                call, body, model_id, reply, finish_reason, usage, cost, model.price, fault, completion_id, created
-            )
-        call.entry.charged = cost / MICRO
-        return json_response(
-            self._completion(
-                call, model_id, model.owned_by, reply, finish_reason, usage, cost, completion_id, created, account.plan
-            ),
-            200,
-            call.request_id,
-            call.headers,
+            state.consume_scripted(scripted)
+        answer = _Answer(
+            model,
+            reply,
+            finish_reason,
+            usage,
+            reservation,
+            fault,
+            account.plan,
+            "chatcmpl-" + os.urandom(12).hex(),
+            int(time.time()),
         )
+        if stream:
+            return self._stream(call, body, answer)
+        call.entry.charged = reservation.amount / MICRO
+        return json_response(self._completion(call, answer), 200, call.request_id, call.headers)
 
     def _reply(self, body: Mapping[str, Any], seed: int, scripted: Reply | None) -> tuple[Reply, str]:
         messages = body["messages"]
@@ -226,19 +248,8 @@ class ChatEndpoint:
         completion = reply.completion_tokens
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
-    def _completion(
-        self,
-        call: _Call,
-        model: str,
-        provider: str,
-        reply: Reply,
-        finish_reason: str,
-        usage: dict[str, int],
-        cost: int,
-        completion_id: str,
-        created: int,
-        plan: str,
-    ) -> dict[str, Any]:
+    def _completion(self, call: _Call, answer: _Answer) -> dict[str, Any]:
+        reply = answer.reply
         message: dict[str, Any] = {"role": "assistant", "content": reply.text}
         if reply.tool_calls:
             message["tool_calls"] = [
@@ -246,60 +257,50 @@ class ChatEndpoint:
                 for c in reply.tool_calls
             ]
         body: dict[str, Any] = {
-            "id": completion_id,
+            "id": answer.completion_id,
             "object": "chat.completion",
-            "created": created,
-            "model": model,
-            "provider": provider,
-            "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
-            "usage": usage,
+            "created": answer.created,
+            "model": answer.model.id,
+            "provider": answer.model.owned_by,
+            "choices": [{"index": 0, "message": message, "finish_reason": answer.finish_reason}],
+            "usage": answer.usage,
         }
-        if call.request.url.path in MANAGED_ROUTES:
-            remaining = self.state.ledger.account(call.identity.account if call.identity else "").remaining
+        if call.request.scope["path"] in MANAGED_ROUTES:
+            remaining = self.state.ledger.account(answer.reservation.key).remaining
             body.update(
-                finish_reason=finish_reason,
-                credits_consumed=cost / MICRO,
+                finish_reason=answer.finish_reason,
+                credits_consumed=answer.reservation.amount / MICRO,
                 credits_remaining=remaining / MICRO,
-                plan_tier=plan,
+                plan_tier=answer.plan,
             )
         return body
 
-    def _stream(
-        self,
-        call: _Call,
-        body: Mapping[str, Any],
-        model: str,
-        reply: Reply,
-        finish_reason: str,
-        usage: dict[str, int],
-        cost: int,
-        price: float,
-        fault: Fault | None,
-        completion_id: str,
-        created: int,
-    ) -> CompletionStream:
+    def _stream(self, call: _Call, body: Mapping[str, Any], answer: _Answer) -> CompletionStream:
         config = self.state.config
         options = body.get("stream_options") or {}
+        usage = answer.usage
         plan = build_stream(
-            completion_id=completion_id,
-            created=created,
-            model=model,
-            reply=reply,
-            finish_reason=finish_reason,
+            completion_id=answer.completion_id,
+            created=answer.created,
+            model=answer.model.id,
+            reply=answer.reply,
+            finish_reason=answer.finish_reason,
             usage=usage,
             include_usage=bool(options.get("include_usage")),
             ttft_s=config.ttft_ms / 1000,
             tokens_per_second=config.tokens_per_second,
-            fault=fault,
+            fault=answer.fault,
         )
-        account = call.identity.account if call.identity else ""
+        reservation = answer.reservation
 
         def on_done(outcome: StreamOutcome) -> None:
-            sent_all = outcome.completion_tokens_sent >= usage["completion_tokens"]
-            actual = cost if sent_all else micro((usage["prompt_tokens"] + outcome.completion_tokens_sent) * price)
-            self.state.ledger.settle(account, cost, actual)
+            if outcome.completion_tokens_sent >= usage["completion_tokens"]:
+                actual = reservation.amount
+            else:
+                actual = micro((usage["prompt_tokens"] + outcome.completion_tokens_sent) * answer.model.price)
+            self.state.ledger.settle(reservation, actual)
             entry = call.entry
-            entry.charged = min(actual, cost) / MICRO
+            entry.charged = min(actual, reservation.amount) / MICRO
             entry.chunks_sent = outcome.events_sent
             entry.disconnected = outcome.disconnected
             entry.status = 200

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import socket
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -79,13 +78,11 @@ def serve(config: MockConfig) -> int:
     import uvicorn
 
     from mockserver.app import AINativeMock, is_loopback
-    from mockserver.server import uvicorn_config
+    from mockserver.server import listening_socket, uvicorn_config
 
     mock = AINativeMock(config)
-    sock = socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((config.host, config.port))
+        sock = listening_socket(config.host, config.port)
     except OSError as exc:
         sys.stderr.write(f"ainative-mock: cannot bind {config.host}:{config.port}: {exc.strerror}\n")
         return 1

@@ -28,6 +28,7 @@ __all__ = ["ENV_PREFIX", "OPTIONS", "ConfigError", "MockConfig", "Option", "load
 
 ENV_PREFIX = "AINATIVE_MOCK_"
 ERROR_STYLES = ("detail", "openai", "compat")
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 DEFAULT_KEY_PREFIXES = ("ak_", "sk_", "tmp_", "zdb_live_")
 FAULT_NAMES = (
     "http_error",
@@ -140,6 +141,7 @@ def _check(config: MockConfig) -> None:
             f"{fault!r} is neither an HTTP status nor one of {', '.join(FAULT_NAMES)}",
         )
     need(bool(config.key_prefixes) or bool(config.api_keys), "api_keys", "no key could ever be valid")
+    need(config.log_level.lower() in LOG_LEVELS, "log_level", f"{config.log_level!r} is not one of {LOG_LEVELS}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +329,10 @@ def load_config(
     for name, value in (cli or {}).items():
         if value is None:
             continue
-        merged[name] = _coerce(_BY_NAME[name], value, CLI_ALIASES.get(name, _BY_NAME[name].flag))
+        option = _BY_NAME.get(name)
+        if option is None:
+            raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(_BY_NAME))}")
+        merged[name] = _coerce(option, value, CLI_ALIASES.get(name, option.flag))
     return MockConfig(**merged)
 
 

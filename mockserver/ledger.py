@@ -7,12 +7,13 @@ cost up front (so concurrent streams cannot overspend) and *settles* to what it 
 
 from __future__ import annotations
 
+import itertools
 import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Account", "Ledger", "micro"]
+__all__ = ["Account", "Ledger", "Reservation", "micro"]
 
 MICRO = 1_000_000
 PERIOD_START = "2026-11-01T00:00:00Z"
@@ -34,11 +35,21 @@ class Account:
     unlimited: bool = False
     rpm: int | None = None
     tpm: int | None = None
+    period: int = 0  # changes whenever the balance starts afresh; stale reservations then settle to nothing
 
     @property
     def remaining(self) -> int:
         """Remaining micro-credits, never negative."""
         return max(self.total * MICRO - self.used, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """Credits held for a request in flight: settle it with :meth:`Ledger.settle`."""
+
+    key: str
+    amount: int  # micro-credits
+    period: int
 
 
 class Ledger:
@@ -49,11 +60,12 @@ class Ledger:
         self._default_credits = credits
         self._default_plan = plan
         self._accounts: dict[str, Account] = {}
+        self._periods = itertools.count(1)
 
     def _get(self, key: str) -> Account:
         account = self._accounts.get(key)
         if account is None:
-            account = Account(total=self._default_credits, used=0, plan=self._default_plan)
+            account = Account(total=self._default_credits, used=0, plan=self._default_plan, period=next(self._periods))
             self._accounts[key] = account
         return account
 
@@ -88,7 +100,7 @@ class Ledger:
                 targets = [self._get(key)]
             for account in targets:
                 if credits is not None:
-                    account.total, account.used = credits, 0
+                    account.total, account.used, account.period = credits, 0, next(self._periods)
                 if plan is not None:
                     account.plan = plan
                 if unlimited is not None:
@@ -98,19 +110,26 @@ class Ledger:
                 if tpm is not None:
                     account.tpm = tpm
 
-    def reserve(self, key: str, cost: int) -> bool:
-        """Hold ``cost`` micro-credits for ``key`` if its balance covers them; False if not."""
+    def reserve(self, key: str, cost: int) -> Reservation | None:
+        """Hold ``cost`` micro-credits for ``key`` if its balance covers them; None if not."""
         with self._lock:
             account = self._get(key)
             if not account.unlimited and account.remaining < cost:
-                return False
+                return None
             account.used += cost
-            return True
+            return Reservation(key, cost, account.period)
 
-    def settle(self, key: str, reserved: int, actual: int) -> None:
-        """Replace a reservation of ``reserved`` by the ``actual`` cost (never more than reserved)."""
+    def settle(self, reservation: Reservation, actual: int) -> None:
+        """Replace ``reservation`` by the ``actual`` cost (never more than reserved).
+
+        A reservation made before the balance was set afresh (``configure(credits=...)`` or
+        :meth:`reset`) belongs to the old period and changes nothing now.
+        """
         with self._lock:
-            self._get(key).used -= reserved - min(actual, reserved)
+            account = self._accounts.get(reservation.key)
+            if account is None or account.period != reservation.period:
+                return
+            account.used -= reservation.amount - min(actual, reservation.amount)
 
     def balance(self, key: str, now: datetime | None = None) -> dict[str, Any]:
         """The credits-balance body for ``key`` (contract schema ``credits-balance``)."""

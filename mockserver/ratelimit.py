@@ -74,6 +74,13 @@ class RateLimiter:
 
     def check(self, account: str, rpm: int, tpm: int, tokens: int) -> Decision:
         """Admit one request of ``tokens`` tokens for ``account`` if both limits allow, taking from both."""
+        return self._evaluate(account, rpm, tpm, tokens, take=True)
+
+    def peek(self, account: str, rpm: int, tpm: int) -> dict[str, str]:
+        """The ``x-ratelimit-*`` headers for ``account`` now, taking nothing (for answers that skip the limiter)."""
+        return self._evaluate(account, rpm, tpm, 0, take=False).headers
+
+    def _evaluate(self, account: str, rpm: int, tpm: int, tokens: int, *, take: bool) -> Decision:
         if rpm <= 0 and tpm <= 0:
             return Decision(True, 0, {})
         with self._lock:
@@ -88,7 +95,7 @@ class RateLimiter:
                 waits.append((token_bucket.wait_for(tokens), "tokens per minute"))
             wait, reason = max(waits)
             allowed = wait <= 0
-            if allowed:
+            if allowed and take:
                 if requests is not None:
                     requests.level -= 1
                 if token_bucket is not None:

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from mockserver.config import ReplyRule
@@ -91,6 +92,7 @@ def _topic(prompt: str) -> str:
     return f'"{topic}"' if len(words) <= 8 else f'"{topic}..."'
 
 
+@lru_cache(maxsize=1024)
 def generate_reply(seed: int, prompt: str) -> Reply:
     """The default reply to ``prompt``: short, readable, and the same for the same seed and prompt.
 

@@ -18,9 +18,26 @@ def new_request_id() -> str:
     return "req_" + os.urandom(12).hex()
 
 
+class _JSONBytes(Response):
+    """A ``Response`` whose raw headers are built directly (``Response.__init__`` costs more)."""
+
+    media_type = "application/json"
+
+    def __init__(self, content: bytes, status: int, raw_headers: list[tuple[bytes, bytes]]) -> None:
+        self.body = content
+        self.status_code = status
+        self.background = None
+        self.raw_headers = raw_headers
+
+
 def json_response(body: Any, status: int, request_id: str, headers: dict[str, str] | None = None) -> Response:
     """A JSON response carrying ``x-request-id`` (and ``headers``)."""
-    all_headers = {"x-request-id": request_id}
+    content = _encode(body).encode()
+    raw = [
+        (b"content-length", str(len(content)).encode()),
+        (b"content-type", b"application/json"),
+        (b"x-request-id", request_id.encode()),
+    ]
     if headers:
-        all_headers.update(headers)
-    return Response(_encode(body).encode(), status, all_headers, "application/json")
+        raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    return _JSONBytes(content, status, raw)

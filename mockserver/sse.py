@@ -113,7 +113,15 @@ def build_stream(
                 pieces.append((_dumps({"tool_calls": [{"index": index, "function": {"arguments": part}}]}), 1))
     else:
         role = event('{"role":"assistant","content":""}', None)
-        pieces = [(_dumps({"content": token}), 1) for token in split_tokens(reply.text or "")]
+        text = reply.text or ""
+        tokens_text = split_tokens(text)
+        rest = text[len("".join(tokens_text)) :]  # trailing whitespace belongs to the last piece
+        if rest:
+            if tokens_text:
+                tokens_text[-1] += rest
+            else:
+                tokens_text = [rest]
+        pieces = [(_dumps({"content": token}), 1) for token in tokens_text]
     # Token counts of the pieces must add up to usage.completion_tokens; spread any remainder on the last.
     if pieces:
         spare = usage["completion_tokens"] - sum(t for _, t in pieces)
@@ -181,14 +189,24 @@ def _apply_fault(plan: StreamPlan, fault: Fault, head: str) -> None:
 
 
 class CompletionStream:
-    """ASGI response that plays a :class:`StreamPlan` and reports what it sent to ``on_done``."""
+    """ASGI response that plays a :class:`StreamPlan` and reports what it sent to ``on_done``.
+
+    ``on_done`` runs exactly once: just before the last event of a complete stream (so the journal
+    and the ledger are up to date when the client sees the end), or when the stream is cut.
+    """
 
     def __init__(
         self, plan: StreamPlan, headers: list[tuple[bytes, bytes]], on_done: Callable[[StreamOutcome], None]
     ) -> None:
         self.plan = plan
         self.headers = headers
-        self.on_done = on_done
+        self._on_done = on_done
+        self._reported = False
+
+    def _report(self, outcome: StreamOutcome) -> None:
+        if not self._reported:
+            self._reported = True
+            self._on_done(outcome)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         outcome = StreamOutcome()
@@ -200,48 +218,50 @@ class CompletionStream:
             else:
                 await self._burst(send, outcome)
         finally:
-            self.on_done(outcome)
+            self._report(outcome)
 
     async def _burst(self, send: Send, outcome: StreamOutcome) -> None:
         plan = self.plan
+        cut = plan.disconnect_after is not None
         count = len(plan.events) if plan.disconnect_after is None else plan.disconnect_after
-        await send(
-            {
-                "type": "http.response.body",
-                "body": b"".join(plan.events[:count]),
-                "more_body": plan.disconnect_after is not None,
-            }
-        )
         outcome.events_sent = count
         outcome.completion_tokens_sent = sum(plan.tokens[:count])
+        if not cut:
+            self._report(outcome)
+        await send({"type": "http.response.body", "body": b"".join(plan.events[:count]), "more_body": cut})
         # A planned disconnect returns without finishing the body: the server drops the connection.
 
     async def _paced(self, receive: Receive, send: Send, outcome: StreamOutcome) -> None:
         plan = self.plan
+        finishing = False
         async with anyio.create_task_group() as group:
 
             async def watch_disconnect() -> None:
                 while True:
                     message = await receive()
                     if message["type"] == "http.disconnect":
-                        outcome.disconnected = True
-                        group.cancel_scope.cancel()
+                        if not finishing:  # after the last event a server reports disconnect at once
+                            outcome.disconnected = True
+                            group.cancel_scope.cancel()
                         return
 
             group.start_soon(watch_disconnect)
             start = time.perf_counter()
-            shift = 0.0
             last = len(plan.events) if plan.disconnect_after is None else plan.disconnect_after
             for index in range(last):
                 if plan.stall_after is not None and index == plan.stall_after:
-                    shift += plan.stall_s
-                delay = start + plan.offsets[index] + shift - time.perf_counter()
+                    await anyio.sleep(plan.stall_s)  # a stall is a real pause, whatever the schedule
+                    start += plan.stall_s
+                delay = start + plan.offsets[index] - time.perf_counter()
                 if delay > 0:
                     await anyio.sleep(delay)
-                more = plan.disconnect_after is not None or index < len(plan.events) - 1
-                await send({"type": "http.response.body", "body": plan.events[index], "more_body": more})
+                final = plan.disconnect_after is None and index == len(plan.events) - 1
                 outcome.events_sent = index + 1
                 outcome.completion_tokens_sent += plan.tokens[index]
+                if final:
+                    finishing = True
+                    self._report(outcome)
+                await send({"type": "http.response.body", "body": plan.events[index], "more_body": not final})
             if not plan.events:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             group.cancel_scope.cancel()

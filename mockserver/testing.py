@@ -26,7 +26,7 @@ from mockserver.config import MockConfig
 from mockserver.faults import Fault
 from mockserver.journal import JournalEntry
 from mockserver.server import ServerThread
-from mockserver.transports import SyncASGITransport, asgi_side_effect
+from mockserver.transports import AsyncASGITransport, SyncASGITransport, asgi_side_effect
 
 if TYPE_CHECKING:
     import openai
@@ -221,7 +221,7 @@ class InProcessMock(MockController):
 
     def async_httpx_client(self, **kwargs: Any) -> httpx.AsyncClient:
         """An ``httpx.AsyncClient`` on :attr:`base_url`, served in-process. Close it in the test."""
-        return httpx.AsyncClient(base_url=self.base_url, transport=httpx.ASGITransport(app=self.mock.app), **kwargs)
+        return httpx.AsyncClient(base_url=self.base_url, transport=AsyncASGITransport(self.mock.app), **kwargs)
 
     def openai_client(self, **kwargs: Any) -> openai.OpenAI:
         """An ``openai.OpenAI`` wired to this mock in-process (openai 3.x sends through httpx2)."""

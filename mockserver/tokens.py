@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["MESSAGE_OVERHEAD", "count_tokens", "message_text", "prompt_tokens", "split_tokens"]
@@ -27,8 +28,9 @@ def split_tokens(text: str) -> list[str]:
     return TOKEN_RE.findall(text)
 
 
+@lru_cache(maxsize=4096)
 def count_tokens(text: str) -> int:
-    """Number of tokens in ``text``."""
+    """Number of tokens in ``text`` (cached: replies and system prompts repeat)."""
     return len(TOKEN_RE.findall(text))
 
 

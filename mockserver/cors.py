@@ -1,0 +1,49 @@
+"""CORS for browser frontends, with refused preflights answered in the mock's error format."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mockserver.errors import error_body
+from mockserver.responses import json_response, new_request_id
+
+__all__ = ["MockCORSMiddleware"]
+
+
+class MockCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS middleware; a refused preflight gets a JSON error body and ``x-request-id``."""
+
+    def __init__(
+        self, app: ASGIApp, error_style: Callable[[], str], allow_origins: Sequence[str], expose_headers: Sequence[str]
+    ) -> None:
+        super().__init__(
+            app,
+            allow_origins=allow_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=expose_headers,
+            max_age=600,
+        )
+        self._error_style = error_style
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Requests without an Origin header (every non-browser client) need no CORS work at all.
+        if scope["type"] == "http" and not any(name == b"origin" for name, _ in scope["headers"]):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        message = bytes(response.body).decode()
+        headers = {k: v for k, v in response.headers.items() if k.lower().startswith("access-control-")}
+        return json_response(
+            error_body(self._error_style(), 400, message, "cors_refused"), 400, new_request_id(), headers
+        )
