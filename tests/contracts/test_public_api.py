@@ -13,6 +13,7 @@ EXPECTED_ALL = [
     "ContractError",
     "ContractViolation",
     "errors_for",
+    "is_valid",
     "load_openapi",
     "load_schema",
     "openapi_bytes",

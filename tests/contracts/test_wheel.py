@@ -163,7 +163,5 @@ def test_installed_wheel_loads_the_contract_without_the_checkout(wheel: Path, re
     assert len(report["components"]) == len(report["names"])
     assert "/api/v1/chat/completions" in report["paths"]
     checkout_packages = [repo_root / "contracts", repo_root / "mockserver"]
-    from_checkout = [
-        name for name in report["modules"] if any(Path(name).is_relative_to(p) for p in checkout_packages)
-    ]
+    from_checkout = [name for name in report["modules"] if any(Path(name).is_relative_to(p) for p in checkout_packages)]
     assert from_checkout == []
