@@ -1,0 +1,77 @@
+"""Serve the mock or the bare app with uvicorn on 127.0.0.1:0 and print ``PORT n``.
+
+``python -m bench.launcher mock [--config FILE] [--profile OUT.txt]`` or ``python -m bench.launcher bare``.
+Both use :func:`mockserver.server.uvicorn_config` (log level warning, no access log, lifespan off).
+With ``--profile`` the whole server runs under pyinstrument; the report is written on SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from typing import Any
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from mockserver.server import uvicorn_config
+
+
+def build_app(kind: str, config_file: str | None) -> ASGIApp:
+    if kind == "bare":
+        from bench.bare_app import app
+
+        return app
+    from mockserver.app import create_app
+    from mockserver.config import load_config
+
+    return create_app(load_config(env={}, config_file=config_file))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.launcher")
+    parser.add_argument("app", choices=["mock", "bare"])
+    parser.add_argument("--config", help="TOML config file of the mock")
+    parser.add_argument("--profile", help="write a pyinstrument text report here on exit")
+    parser.add_argument("--profile-html", help="also write an HTML report here")
+    parser.add_argument(
+        "--socket-proto",
+        choices=["tcp", "zero"],
+        default="tcp",
+        help="tcp: socket(..., IPPROTO_TCP), TCP_NODELAY on (default); zero: proto 0 as the mock's CLI binds",
+    )
+    args = parser.parse_args(argv)
+
+    app = build_app(args.app, args.config)
+    # IPPROTO_TCP (not the default 0) so asyncio sets TCP_NODELAY on accepted connections; with proto 0
+    # (how ``ainative-mock serve`` and ServerThread bind) replies wait on Nagle + delayed ACK (~40 ms).
+    proto = socket.IPPROTO_TCP if args.socket_proto == "tcp" else 0
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port))
+    print(f"PORT {port}", flush=True)
+    if not args.profile:
+        server.run(sockets=[sock])
+        return 0
+
+    from pyinstrument import Profiler
+
+    profiler: Any = Profiler(interval=0.001, async_mode="disabled")
+    profiler.start()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        profiler.stop()
+        with open(args.profile, "w", encoding="utf-8") as out:
+            out.write(profiler.output_text(unicode=True, color=False, show_all=False))
+        if args.profile_html:
+            with open(args.profile_html, "w", encoding="utf-8") as out:
+                out.write(profiler.output_html())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
