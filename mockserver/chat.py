@@ -239,7 +239,7 @@ class ChatEndpoint:
         if reply.tool_calls:
             return reply, "tool_calls"
         max_tokens = body.get("max_tokens") or self.state.config.default_max_tokens
-        reply, cut = truncate(reply, max_tokens)
+        reply, cut = truncate(reply, int(max_tokens))  # JSON Schema counts 3.0 as an integer
         return reply, "length" if cut else "stop"
 
     @staticmethod

@@ -92,12 +92,22 @@ def _topic(prompt: str) -> str:
     return f'"{topic}"' if len(words) <= 8 else f'"{topic}..."'
 
 
-@lru_cache(maxsize=1024)
 def generate_reply(seed: int, prompt: str) -> Reply:
     """The default reply to ``prompt``: short, readable, and the same for the same seed and prompt.
 
     "Count to N" (N up to 99) is answered with the numbers, as the seed document's example expects.
     """
+    if len(prompt) <= 4096:  # cache short prompts only: the cache must never hold large ones
+        return _generate_cached(seed, prompt)
+    return _generate(seed, prompt)
+
+
+@lru_cache(maxsize=1024)
+def _generate_cached(seed: int, prompt: str) -> Reply:
+    return _generate(seed, prompt)
+
+
+def _generate(seed: int, prompt: str) -> Reply:
     count = _COUNT_RE.search(prompt)
     if count:
         n = max(1, int(count.group(1)))

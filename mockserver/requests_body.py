@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,7 +61,22 @@ def _reject_constant_early(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant_early)
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant_early, parse_float=_finite_float)
+
+
+def _has_lone_surrogate(body: Any) -> bool:
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _short(message: str, limit: int = 200) -> str:
@@ -110,6 +126,9 @@ async def read_json_body(receive: Receive, headers: Mapping[str, str], limit: in
     except ValueError as exc:
         message = "Body is empty" if not raw.strip() else f"JSON decode error: {exc}"
         raise BodyError(422, message, [FieldProblem(("body",), message, "json_invalid")]) from None
+    if b"\\u" in raw and _has_lone_surrogate(body):
+        message = "JSON has a lone UTF-16 surrogate escape (\\ud800-\\udfff), which is not text"
+        raise BodyError(422, message, [FieldProblem(("body",), message, "json_invalid")])
     if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _depth_exceeds(body, MAX_DEPTH):
         message = f"JSON is nested more than {MAX_DEPTH} levels deep"
         raise BodyError(422, message, [FieldProblem(("body",), message, "json_invalid")])

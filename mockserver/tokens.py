@@ -28,9 +28,20 @@ def split_tokens(text: str) -> list[str]:
     return TOKEN_RE.findall(text)
 
 
-@lru_cache(maxsize=4096)
+CACHED_TEXT_CHARS = 4096
+"""Texts up to this length have their count cached (replies and system prompts repeat);
+longer ones are counted each time, so the cache never holds large prompts."""
+
+
 def count_tokens(text: str) -> int:
-    """Number of tokens in ``text`` (cached: replies and system prompts repeat)."""
+    """Number of tokens in ``text``."""
+    if len(text) <= CACHED_TEXT_CHARS:
+        return _count_cached(text)
+    return len(TOKEN_RE.findall(text))
+
+
+@lru_cache(maxsize=4096)
+def _count_cached(text: str) -> int:
     return len(TOKEN_RE.findall(text))
 
 
