@@ -11,6 +11,7 @@ from typing import Any
 from contracts.conformance.cli import build_parser as build_check_parser
 from contracts.conformance.cli import run_command
 from mockserver.config import CLI_ALIASES, ENV_PREFIX, OPTIONS, ConfigError, MockConfig, load_config
+from mockserver.net import is_loopback
 
 __all__ = ["build_parser", "main"]
 
@@ -77,7 +78,7 @@ def serve(config: MockConfig) -> int:
     """Serve the mock in the foreground until interrupted."""
     import uvicorn
 
-    from mockserver.app import AINativeMock, is_loopback
+    from mockserver.app import AINativeMock
     from mockserver.server import listening_socket, uvicorn_config
 
     mock = AINativeMock(config)
@@ -118,12 +119,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"ainative-mock serve: {exc}\n")
         return 2
-    if not (config.admin_token or _loopback(config.host)):
+    if not (config.admin_token or is_loopback(config.host)):
         sys.stderr.write("ainative-mock: bound beyond loopback without --admin-token: the control API is off\n")
     return serve(config)
-
-
-def _loopback(host: str) -> bool:
-    from mockserver.app import is_loopback
-
-    return is_loopback(host)

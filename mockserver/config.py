@@ -356,6 +356,10 @@ def config_as_dict(config: MockConfig) -> dict[str, Any]:
             value = [dataclasses.asdict(rule) for rule in value]
         elif f.name in ("jwt_secret", "admin_token"):
             value = None if value is None else "***"
+        elif f.name == "api_keys":
+            from mockserver.auth import mask_secret
+
+            value = [mask_secret(key) for key in value]
         elif isinstance(value, tuple):
             value = list(value)
         out[f.name] = value

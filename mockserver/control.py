@@ -11,6 +11,7 @@ import hmac
 import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator
 from starlette.requests import Request
@@ -20,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 from mockserver.config import ConfigError, config_as_dict
 from mockserver.errors import FieldProblem, error_body, validation_body
 from mockserver.faults import FaultError
+from mockserver.net import is_loopback
 from mockserver.requests_body import BodyError
 from mockserver.responses import json_response, new_request_id
 
@@ -85,8 +87,10 @@ class _Control:
 
     def _refused(self, request: Request) -> Response | None:
         config = self.mock.config
-        from mockserver.app import is_loopback
-
+        origin = request.headers.get("origin")
+        if origin is not None and not _trusted_origin(origin, config.cors_origins):
+            # A page on another site must not read the journal or reconfigure the mock (CORS is "*").
+            return self._error(403, f"The control API does not accept requests from pages on {origin}")
         token = config.admin_token
         if token is None:
             if is_loopback(config.host):
@@ -175,6 +179,14 @@ class _Control:
             body = await self._body(request, CONFIG_SCHEMA)
             self.state.update_config(body, source="PUT /_mock/config")
         return json_response(config_as_dict(self.state.config), 200, new_request_id())
+
+
+def _trusted_origin(origin: str, cors_origins: tuple[str, ...]) -> bool:
+    """Pages served from this machine, or from an origin listed explicitly with ``--cors-origin``."""
+    if origin in cors_origins:
+        return True
+    host = urlsplit(origin).hostname or ""
+    return is_loopback(host)
 
 
 def control_routes(mock: AINativeMock) -> list[BaseRoute]:

@@ -1,7 +1,8 @@
 """pytest hooks and the fixture of the conformance suite (options, one run per session, xdist hand-off).
 
-The run happens once: in the xdist controller when ``-n`` is used (the report is handed to the
-workers through ``workerinput``), else lazily in the first test that needs it.
+The run happens once: in the xdist controller when ``-n`` is used with ``--ainative-base-url``
+(the report is handed to the workers through ``workerinput``), else lazily in the first test that
+needs it. Nothing runs in sessions that do not use the suite.
 """
 
 from __future__ import annotations
@@ -70,13 +71,19 @@ def _run(config: pytest.Config) -> dict[str, Any]:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist controller: run the checks once and hand the report to each worker."""
-    node.workerinput[_WORKER_KEY] = json.dumps(_run(node.config))
+    """xdist controller: run the checks once and hand the report to each worker.
+
+    Only when ``--ainative-base-url`` is given: this plugin is installed for every project, and a
+    ``pytest -n`` run that never asked for conformance checks must send nothing (the environment
+    variables alone, which AINative's SDKs also read, are not a request to spend credits).
+    """
+    if node.config.getoption("ainative_base_url"):
+        node.workerinput[_WORKER_KEY] = json.dumps(_run(node.config))
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
     """Name the target and the budget."""
-    base_url = _opt(config, "ainative_base_url", "AINATIVE_BASE_URL")
+    base_url = config.getoption("ainative_base_url")
     if not base_url:
         return None
     return f"ainative conformance: {base_url} (max {config.getoption('ainative_max_requests')} requests)"
