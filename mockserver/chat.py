@@ -15,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from mockserver.auth import Authenticator, AuthError, Identity
 from mockserver.errors import error_body, validation_body
-from mockserver.faults import Fault, FaultError, parse_fault
+from mockserver.faults import Fault, FaultError, QueuedFault, parse_fault
 from mockserver.journal import JournalEntry
 from mockserver.ledger import MICRO, Reservation, micro
 from mockserver.models import ModelInfo
@@ -73,6 +73,7 @@ class _Call:
     entry: JournalEntry
     headers: dict[str, str]
     identity: Identity | None = None
+    pending_fault: QueuedFault | None = None
 
 
 class ChatEndpoint:
@@ -100,7 +101,14 @@ class ChatEndpoint:
             request,
             incoming,
             new_request_id(),
-            JournalEntry(0, scope["method"], scope["path"], 0, started=time.perf_counter()),
+            JournalEntry(
+                0,
+                scope["method"],
+                scope["path"],
+                0,
+                started=time.perf_counter(),
+                generation=self.state.journal.generation,
+            ),
             {},
         )
         call.entry.request_id = call.request_id
@@ -148,9 +156,14 @@ class ChatEndpoint:
         magic = magic or MAGIC_MODELS.get(model)
         if magic is not None:
             return magic if stream or not magic.stream_only else None
-        queued = self.state.fault_queue.take(model, call.request.scope["path"], stream)
+        queue = self.state.fault_queue
+        queued = queue.peek(model, call.request.scope["path"], stream)
         if queued is not None:
-            return queued
+            if queued.fault.stream_only:  # used only if the stream is actually sent (committed later)
+                call.pending_fault = queued
+                return queued.fault
+            if queue.commit(queued):
+                return queued.fault
         return self.state.seeded.draw(stream)
 
     # -- the pipeline -----------------------------------------------------------------------
@@ -215,6 +228,9 @@ class ChatEndpoint:
 
         if scripted is not None:  # used only by a request that is answered
             state.consume_scripted(scripted)
+        if call.pending_fault is not None and not state.fault_queue.commit(call.pending_fault):
+            fault = None  # a concurrent request used the fault's last time first
+            call.entry.fault = None
         answer = _Answer(
             model,
             reply,

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -127,8 +129,13 @@ def _check(config: MockConfig) -> None:
     need(config.unknown_model_status in (400, 403, 404, 503), "unknown_model_status", "must be 400, 403, 404 or 503")
     need(config.max_body_bytes > 0, "max_body_bytes", "must be positive")
     need(config.default_max_tokens > 0, "default_max_tokens", "must be positive")
-    need(config.ttft_ms >= 0, "ttft_ms", "must be >= 0")
-    need(config.tokens_per_second >= 0, "tokens_per_second", "must be >= 0 (0 = as fast as possible)")
+    need(math.isfinite(config.ttft_ms) and 0 <= config.ttft_ms <= 600_000, "ttft_ms", "must be 0..600000")
+    need(
+        config.tokens_per_second == 0 or (math.isfinite(config.tokens_per_second) and config.tokens_per_second >= 0.01),
+        "tokens_per_second",
+        "must be 0 (as fast as possible) or a finite rate >= 0.01",
+    )
+    need(bool(config.plan.strip()), "plan", "must not be empty")
     need(config.credits >= 0, "credits", "must be >= 0")
     need(config.rpm >= 0 and config.tpm >= 0, "rpm/tpm", "must be >= 0 (0 = no limit)")
     need(0.0 <= config.fault_rate <= 1.0, "fault_rate", f"{config.fault_rate} is not in 0..1")
@@ -222,10 +229,13 @@ def _split(value: str) -> list[str]:
 def _coerce(option: Option, value: Any, source: str) -> Any:
     """Turn a value from one source into the type MockConfig holds."""
     try:
-        if option.name == "models":
-            return models_from_config(value)
-        if option.name == "replies":
-            return tuple(_reply_rule(entry) for entry in value)
+        if option.name in ("models", "replies"):
+            entries = json.loads(value) if isinstance(value, str) else value  # env values are JSON text
+            if not isinstance(entries, (list, tuple)):
+                raise TypeError("expected a list of tables")
+            if option.name == "models":
+                return models_from_config(entries)
+            return tuple(_reply_rule(entry) for entry in entries)
         if option.is_list:
             items: list[str] = []
             for item in value if isinstance(value, (list, tuple)) else [value]:
@@ -240,21 +250,35 @@ def _coerce(option: Option, value: Any, source: str) -> Any:
         if option.parse is str and isinstance(value, str):
             return value
         return option.parse(str(value))
-    except (ValueError, TypeError, KeyError) as exc:
-        raise ConfigError(f"{option.name} (from {source}): cannot use {value!r}: {exc}") from None
+    except (ValueError, TypeError, KeyError, AttributeError, re.error) as exc:
+        shown = repr(value) if len(repr(value)) <= 200 else repr(value)[:199] + "…"
+        raise ConfigError(f"{option.name} (from {source}): cannot use {shown}: {exc}") from None
 
 
 def _reply_rule(entry: Mapping[str, Any]) -> ReplyRule:
-    if not isinstance(entry, Mapping) or "match" not in entry:
-        raise ValueError(f"reply rule {entry!r} needs a 'match'")
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("match"), str):
+        raise ValueError(f"reply rule {entry!r} needs a string 'match'")
+    unknown = set(entry) - {"match", "regex", "text", "tool_call"}
+    if unknown:
+        raise ValueError(f"reply rule {entry['match']!r}: unknown keys {sorted(unknown)}")
     if ("text" in entry) == ("tool_call" in entry):
         raise ValueError(f"reply rule {entry['match']!r} needs exactly one of 'text' or 'tool_call'")
+    if "text" in entry and not isinstance(entry["text"], str):
+        raise ValueError(f"reply rule {entry['match']!r}: text must be a string")
     tool_call = entry.get("tool_call")
-    if tool_call is not None and not isinstance(tool_call.get("name"), str):
-        raise ValueError(f"reply rule {entry['match']!r}: tool_call needs a 'name'")
-    return ReplyRule(
-        match=str(entry["match"]), regex=bool(entry.get("regex", False)), text=entry.get("text"), tool_call=tool_call
-    )
+    if tool_call is not None and (
+        not isinstance(tool_call, Mapping)
+        or not isinstance(tool_call.get("name"), str)
+        or not tool_call["name"]
+        or not isinstance(tool_call.get("arguments", {}), (Mapping, str))
+    ):
+        raise ValueError(f"reply rule {entry['match']!r}: tool_call needs a 'name' and object 'arguments'")
+    regex = entry.get("regex", False)
+    if not isinstance(regex, bool):
+        raise ValueError(f"reply rule {entry['match']!r}: regex must be true or false")
+    if regex:
+        re.compile(entry["match"])  # refuse a bad pattern now, not on every request
+    return ReplyRule(match=entry["match"], regex=regex, text=entry.get("text"), tool_call=tool_call)
 
 
 def coerce_settings(settings: Mapping[str, Any], source: str) -> dict[str, Any]:

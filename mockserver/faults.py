@@ -29,7 +29,16 @@ from typing import Any
 
 from mockserver.config import FAULT_NAMES
 
-__all__ = ["STREAM_FAULTS", "Fault", "FaultError", "FaultQueue", "SeededFaults", "parse_fault"]
+__all__ = [
+    "STREAM_FAULTS",
+    "Fault",
+    "FaultError",
+    "FaultQueue",
+    "QueuedFault",
+    "SeededFaults",
+    "make_fault",
+    "parse_fault",
+]
 
 STREAM_FAULTS = frozenset(
     {"slow_first_token", "disconnect", "malformed_chunk", "stall", "error_frame", "no_finish_reason", "no_done"}
@@ -126,7 +135,9 @@ def parse_fault(text: str, source: str = "header") -> Fault:
 
 
 @dataclass(slots=True)
-class _Queued:
+class QueuedFault:
+    """A queued fault and how many more requests it applies to."""
+
     fault: Fault
     remaining: int
     model: str | None
@@ -143,7 +154,7 @@ class _Queued:
 class FaultQueue:
     """Faults for the next N matching requests, used in the order they were queued."""
 
-    _entries: list[_Queued] = field(default_factory=list)
+    _entries: list[QueuedFault] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def push(self, fault: Fault, times: int = 1, model: str | None = None, route: str | None = None) -> None:
@@ -151,17 +162,29 @@ class FaultQueue:
         if times < 1:
             raise FaultError("times must be >= 1")
         with self._lock:
-            self._entries.append(_Queued(fault, times, model, route))
+            self._entries.append(QueuedFault(fault, times, model, route))
 
     def take(self, model: str, route: str, stream: bool) -> Fault | None:
-        """The fault for this request, if one is queued for it."""
+        """The fault for this request, if one is queued for it (used up at once)."""
+        entry = self.peek(model, route, stream)
+        return entry.fault if entry is not None and self.commit(entry) else None
+
+    def peek(self, model: str, route: str, stream: bool) -> QueuedFault | None:
+        """The queue entry this request would use, without using it (see :meth:`commit`)."""
         with self._lock:
             for entry in self._entries:
                 if entry.remaining > 0 and entry.matches(model, route, stream):
-                    entry.remaining -= 1
-                    entry.used += 1
-                    return entry.fault
+                    return entry
         return None
+
+    def commit(self, entry: QueuedFault) -> bool:
+        """Use one of ``entry``'s times; False if a concurrent request used the last one first."""
+        with self._lock:
+            if entry.remaining <= 0:
+                return False
+            entry.remaining -= 1
+            entry.used += 1
+            return True
 
     def pending(self) -> list[dict[str, Any]]:
         """Queued faults not yet used up: fault, times left, filters."""
@@ -205,6 +228,3 @@ class SeededFaults:
         if fault.stream_only and not stream:
             return None
         return fault
-
-
-__all__ += ["make_fault"]

@@ -49,10 +49,12 @@ class JournalEntry:
     disconnected: bool = False
     request_id: str = ""
     started: float = field(default=0.0, repr=False)
+    generation: int = field(default=-1, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
+        """The entry as JSON-ready data (``GET /_mock/requests``)."""
         out = asdict(self)
-        del out["started"]
+        del out["started"], out["generation"]
         return out
 
 
@@ -63,11 +65,17 @@ class Journal:
         self._lock = threading.Lock()
         self._entries: deque[JournalEntry] = deque(maxlen=size)
         self._seq = 0
+        self.generation = 0  # bumped by clear(): requests begun before a reset are not recorded after it
         self.listeners: list[Callable[[JournalEntry], None]] = []
 
     def add(self, entry: JournalEntry) -> JournalEntry:
-        """Record ``entry`` (its ``seq`` is assigned here)."""
+        """Record ``entry`` (its ``seq`` is assigned here), unless it began before the last :meth:`clear`.
+
+        An entry whose ``generation`` was never set (-1) is always recorded.
+        """
         with self._lock:
+            if entry.generation not in (-1, self.generation):
+                return entry
             self._seq += 1
             entry.seq = self._seq
             self._entries.append(entry)
@@ -86,6 +94,8 @@ class Journal:
         return self._seq
 
     def clear(self) -> None:
+        """Forget every entry; requests still in flight will not be recorded."""
         with self._lock:
             self._entries.clear()
             self._seq = 0
+            self.generation += 1

@@ -49,6 +49,8 @@ def models_from_config(entries: Iterable[Mapping[str, Any]]) -> tuple[ModelInfo,
     """Build a model table from config-file entries (``{"id": ..., "context_window": ...}``)."""
     table = []
     for entry in entries:
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"model entry {entry!r} must be a table with an 'id'")
         unknown = set(entry) - {"id", "context_window", "owned_by", "price", "plans", "created"}
         if unknown:
             raise ValueError(f"model {entry.get('id')!r}: unknown keys {sorted(unknown)}")

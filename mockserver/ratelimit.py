@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 __all__ = ["Decision", "RateLimiter"]
 
+_EPSILON = 1e-9
+
 
 @dataclass(slots=True)
 class _Bucket:
@@ -94,7 +96,7 @@ class RateLimiter:
             if token_bucket is not None:
                 waits.append((token_bucket.wait_for(tokens), "tokens per minute"))
             wait, reason = max(waits)
-            allowed = wait <= 0
+            allowed = wait <= _EPSILON  # a client retrying exactly at Retry-After must pass
             if allowed and take:
                 if requests is not None:
                     requests.level -= 1
@@ -110,7 +112,8 @@ class RateLimiter:
                 headers["x-ratelimit-reset-tokens"] = _duration(token_bucket.reset_after())
             if allowed:
                 return Decision(True, 0, headers)
-            if math.isinf(wait):
+            if math.isinf(wait):  # can never pass: tell SDKs not to retry
+                headers["x-should-retry"] = "false"
                 return Decision(False, 60, headers, f"request of {tokens} tokens exceeds the {tpm} {reason} limit")
             return Decision(False, max(1, math.ceil(wait)), headers, f"Rate limit exceeded ({reason})")
 

@@ -26,6 +26,7 @@ from mockserver.config import MockConfig
 from mockserver.faults import Fault
 from mockserver.journal import JournalEntry
 from mockserver.server import ServerThread
+from mockserver.state import MockState
 from mockserver.transports import AsyncASGITransport, SyncASGITransport, asgi_side_effect
 
 if TYPE_CHECKING:
@@ -60,7 +61,8 @@ class MockController:
         self.api_key = api_key
 
     @property
-    def state(self) -> Any:
+    def state(self) -> MockState:
+        """The mock's :class:`~mockserver.state.MockState` (ledger, limiter, queues, journal)."""
         return self.mock.state
 
     @property
@@ -280,6 +282,10 @@ class ServedMock(MockController):
     def httpx_client(self, **kwargs: Any) -> httpx.Client:
         """An ``httpx.Client`` on :attr:`base_url` (a real connection). Close it in the test."""
         return httpx.Client(base_url=self.base_url, **kwargs)
+
+    def async_httpx_client(self, **kwargs: Any) -> httpx.AsyncClient:
+        """An ``httpx.AsyncClient`` on :attr:`base_url` (a real connection). Close it in the test."""
+        return httpx.AsyncClient(base_url=self.base_url, **kwargs)
 
     def openai_client(self, **kwargs: Any) -> openai.OpenAI:
         """An ``openai.OpenAI`` on this server."""

@@ -42,6 +42,7 @@ def error_response(description: str) -> dict[str, Any]:
 
 
 ERRORS: dict[str, str] = {
+    "400": "Bad request (a server may use it for an unknown model; the mock also for a malformed X-Mock-Fault).",
     "401": "Missing, malformed or unknown API key or JWT.",
     "402": "Insufficient credits.",
     "403": "Model not available on the caller's plan.",
@@ -112,7 +113,7 @@ def chat_operation(path: str, summary: str, index: int) -> dict[str, Any]:
             "requestBody": {"required": True, "content": {"application/json": {"schema": schema("chat-request")}}},
             "responses": {
                 "200": ok,
-                **responses("401", "402", "403", "404", "413", "415", "422", "429", "500", "502", "503"),
+                **responses("400", "401", "402", "403", "404", "413", "415", "422", "429", "500", "502", "503"),
             },
         }
     }

@@ -7,6 +7,7 @@ answer HTTP at all (one plain line says so); 2 usage error.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,8 +54,16 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
             description="Check a server against the AINative Chat Completions contract, within a request budget.",
         )
     parser.add_argument("--base-url", required=True, help="the target, e.g. https://api.ainative.studio")
-    parser.add_argument("--api-key", required=True, help="a valid API key (masked in all output)")
-    parser.add_argument("--jwt", help="a JWT: also check that Bearer JWT auth is accepted")
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("AINATIVE_API_KEY"),
+        help="a valid API key (masked in all output; default $AINATIVE_API_KEY, which keeps it out of ps and logs)",
+    )
+    parser.add_argument(
+        "--jwt",
+        default=os.environ.get("AINATIVE_JWT"),
+        help="a JWT: also check that Bearer JWT auth is accepted (default $AINATIVE_JWT)",
+    )
     parser.add_argument(
         "--max-requests", type=_positive_int, default=DEFAULT_MAX_REQUESTS,
         help=f"hard cap on requests sent (default {DEFAULT_MAX_REQUESTS})",
@@ -110,6 +119,9 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     """Run ``check`` for parsed ``args``; returns the exit status (for a host CLI's subcommand)."""
     out = out or sys.stdout
     err = err or sys.stderr
+    if not args.api_key:
+        print("ainative-mock check: error: --api-key is required (or set AINATIVE_API_KEY)", file=err)
+        return EXIT_USAGE
     try:
         config = _config(args)
     except ValueError as exc:

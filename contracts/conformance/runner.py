@@ -23,7 +23,7 @@ from contracts.conformance.client import ContractClient, Exchange, PlannedReques
 from contracts.conformance.fuzz import CHAT_OPERATION, generated_bodies
 from contracts.conformance.models import cheapest_model
 from contracts.conformance.observations import Observations, RunSettings
-from contracts.conformance.report import ClauseResult, Report, curl_command
+from contracts.conformance.report import ClauseResult, Report, curl_command, mask
 
 __all__ = ["CheckConfig", "Plan", "Routes", "TargetUnreachable", "plan_checks", "run_checks"]
 
@@ -357,4 +357,5 @@ def _result(clause_id: str, observations: Observations, config: CheckConfig) -> 
     repro = None
     if verdict.status is Status.FAILED and verdict.exchange is not None:
         repro = curl_command(verdict.exchange.request, verdict.exchange.url, config.secrets())
-    return ClauseResult(clause.id, clause.description, verdict.status.value, verdict.evidence, repro)
+    evidence = mask(verdict.evidence, config.secrets())  # a server may echo a key back: never report it
+    return ClauseResult(clause.id, clause.description, verdict.status.value, evidence, repro)
