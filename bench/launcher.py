@@ -8,14 +8,13 @@ With ``--profile`` the whole server runs under pyinstrument; the report is writt
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
 
-from mockserver.server import uvicorn_config
+from mockserver.server import listening_socket, uvicorn_config
 
 
 def build_app(kind: str, config_file: str | None) -> ASGIApp:
@@ -35,21 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="TOML config file of the mock")
     parser.add_argument("--profile", help="write a pyinstrument text report here on exit")
     parser.add_argument("--profile-html", help="also write an HTML report here")
-    parser.add_argument(
-        "--socket-proto",
-        choices=["tcp", "zero"],
-        default="tcp",
-        help="tcp: socket(..., IPPROTO_TCP), TCP_NODELAY on (default); zero: proto 0 as the mock's CLI binds",
-    )
     args = parser.parse_args(argv)
 
     app = build_app(args.app, args.config)
-    # IPPROTO_TCP (not the default 0) so asyncio sets TCP_NODELAY on accepted connections; with proto 0
-    # (how ``ainative-mock serve`` and ServerThread bind) replies wait on Nagle + delayed ACK (~40 ms).
-    proto = socket.IPPROTO_TCP if args.socket_proto == "tcp" else 0
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    # The socket and uvicorn settings `ainative-mock serve` uses, for the mock and the bare app alike.
+    sock = listening_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port))
     print(f"PORT {port}", flush=True)

@@ -176,26 +176,6 @@ def bench_vs_bare(report: Report, settings: Settings, tmp: Path, mock: Server) -
         bare.stop()
 
 
-def bench_socket_proto(report: Report, settings: Settings, tmp: Path, mock: Server, config: Path) -> None:
-    """The mock bound as ``ainative-mock serve`` and ServerThread bind it (socket proto 0: no TCP_NODELAY)."""
-    zero = start_launcher("mock-proto0", "mock", tmp, ["--config", str(config), "--socket-proto", "zero"])
-    try:
-        workload = mock_workload(False)
-        a, b, _ = ab_rates(zero, mock, workload, workload, settings, rounds=max(1, min(3, settings.rounds)))
-        ratio_row(
-            report,
-            "non-streaming: mock on a proto-0 socket (as `ainative-mock serve`/ServerThread bind) / TCP_NODELAY socket",
-            "proto 0",
-            "IPPROTO_TCP",
-            a,
-            b,
-            None,
-            "req/s",
-        )
-    finally:
-        zero.stop()
-
-
 def bench_peer(report: Report, settings: Settings, tmp: Path, mock: Server) -> None:
     mock_loads = {"json": mock_workload(False), "sse": mock_workload(True)}
     errors: list[str] = []
@@ -457,9 +437,6 @@ def main(argv: list[str] | None = None) -> int:
             if args.peer != "none":
                 with _section(report, "mock vs peer"):
                     bench_peer(report, settings, tmp, mock)
-            if settings.extras:
-                with _section(report, "socket proto 0"):
-                    bench_socket_proto(report, settings, tmp, mock, config)
         finally:
             mock.stop()
         with _section(report, "in-process"):
