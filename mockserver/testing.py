@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
@@ -30,6 +30,7 @@ from mockserver.state import MockState
 from mockserver.transports import AsyncASGITransport, SyncASGITransport, asgi_side_effect
 
 if TYPE_CHECKING:
+    import httpx2
     import openai
     import respx
 
@@ -227,11 +228,12 @@ class InProcessMock(MockController):
 
     def openai_client(self, **kwargs: Any) -> openai.OpenAI:
         """An ``openai.OpenAI`` wired to this mock in-process (openai 3.x sends through httpx2)."""
+        import httpx2
         import openai
-        from starlette.testclient import TestClient
 
-        http_client = TestClient(self.mock.app, base_url=self.base_url, raise_server_exceptions=False)
-        self._closers.append(http_client.close)
+        transport = SyncASGITransport(self.mock.app, http=httpx2)  # duck-typed: same API as httpx2's
+        http_client = httpx2.Client(transport=cast("httpx2.BaseTransport", transport), base_url=self.base_url)
+        self._closers += [http_client.close, transport.close]
         kwargs.setdefault("api_key", self.api_key)
         return openai.OpenAI(base_url=self.openai_base_url, http_client=http_client, **kwargs)
 
@@ -240,7 +242,8 @@ class InProcessMock(MockController):
         import httpx2
         import openai
 
-        http_client = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=self.mock.app), base_url=self.base_url)
+        transport = AsyncASGITransport(self.mock.app, http=httpx2)
+        http_client = httpx2.AsyncClient(transport=cast("httpx2.AsyncBaseTransport", transport), base_url=self.base_url)
         kwargs.setdefault("api_key", self.api_key)
         return openai.AsyncOpenAI(base_url=self.openai_base_url, http_client=http_client, **kwargs)
 

@@ -27,7 +27,8 @@ def asgi_side_effect(app: ASGIApp, sync_transport: SyncASGITransport) -> Any:
     """
 
     async def serve_async(request: httpx.Request) -> httpx.Response:
-        return await call_app(app, request, await request.aread())
+        response: httpx.Response = await call_app(app, request, await request.aread())
+        return response
 
     def side_effect(request: httpx.Request) -> Any:
         try:
@@ -40,10 +41,15 @@ def asgi_side_effect(app: ASGIApp, sync_transport: SyncASGITransport) -> Any:
 
 
 class AsyncASGITransport(httpx.AsyncBaseTransport):
-    """An async httpx transport for an ASGI app that reports dropped connections like a network would."""
+    """An async transport for an ASGI app that reports dropped connections like a network would.
 
-    def __init__(self, app: ASGIApp) -> None:
+    ``http`` is ``httpx`` (default) or ``httpx2`` (for the openai SDK 3.x).
+    """
+
+    def __init__(self, app: ASGIApp, *, http: Any = httpx) -> None:
         self._app = app
+        self._http = http
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await call_app(self._app, request, await request.aread())
+        response: httpx.Response = await call_app(self._app, request, await request.aread(), http=self._http)
+        return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import statistics
 import time
 from collections.abc import Callable
 
@@ -57,7 +58,11 @@ def test_tokens_arrive_evenly_spaced(serve_mock: Callable[..., Served]) -> None:
     _, events = _timed_stream(served)
     content = [t for t, e in events if b'"delta":{"content"' in e]
     gaps = [round((b - a) * 1000, 1) for a, b in itertools.pairwise(content)]
-    assert all(15 <= gap <= 35 for gap in gaps), f"gaps between tokens (ms), expected 25 each: {gaps}"
+    # Tokens are scheduled on absolute times, so one late gap is followed by a short one: judge the
+    # median (robust to a busy CI machine) and bound the worst gap.
+    assert 22 <= statistics.median(gaps) <= 28, f"gaps between tokens (ms), expected 25: {gaps}"
+    assert max(gaps) <= 75, f"a token waited far too long: {gaps}"
+    assert len(gaps) == 19
 
 
 @pytest.mark.parametrize("ttft_ms", [0, 300])

@@ -91,3 +91,30 @@ def test_a_request_that_can_never_fit_the_token_limit_tells_clients_not_to_retry
     decision = RateLimiter().check("k", rpm=0, tpm=100, tokens=500)
     assert not decision.allowed
     assert decision.headers["x-should-retry"] == "false"
+
+
+def test_the_in_process_openai_clients_see_a_dropped_stream_as_a_connection_error() -> None:
+    import openai
+
+    messages = [{"role": "user", "content": "Count to 9"}]
+    with InProcessMock() as mock:
+        client = mock.openai_client(max_retries=0)
+        mock.queue_fault("disconnect", after_chunks=3)
+        received: list[str] = []
+        with pytest.raises(openai.APIConnectionError):
+            for chunk in client.chat.completions.create(model="gpt-4o", messages=messages, stream=True):
+                received.extend(c.delta.content or "" for c in chunk.choices)
+        assert "".join(received) == "1, 2,"  # the events before the cut arrived
+
+        async def async_stream() -> None:
+            async_client = mock.async_openai_client(max_retries=0)
+            mock.queue_fault("disconnect", after_chunks=3)
+            try:
+                stream = await async_client.chat.completions.create(model="gpt-4o", messages=messages, stream=True)
+                async for _ in stream:
+                    pass
+            finally:
+                await async_client.close()
+
+        with pytest.raises(openai.APIConnectionError):
+            asyncio.run(async_stream())
