@@ -19,9 +19,8 @@ from mockserver.chat import ChatEndpoint
 from mockserver.config import MockConfig
 from mockserver.control import control_openapi_paths, control_routes
 from mockserver.cors import MockCORSMiddleware
-from mockserver.errors import error_body
 from mockserver.journal import JournalEntry
-from mockserver.responses import json_response, new_request_id
+from mockserver.responses import error_response, json_response, new_request_id
 from mockserver.state import MockState
 
 __all__ = ["BALANCE_ROUTES", "CHAT_ROUTES", "MODEL_ROUTES", "AINativeMock", "create_app"]
@@ -100,9 +99,7 @@ class AINativeMock:
         return document
 
     def _error(self, status: int, message: str | None = None, headers: dict[str, str] | None = None) -> Response:
-        return json_response(
-            error_body(self.state.config.error_style, status, message), status, new_request_id(), headers
-        )
+        return error_response(self.state.config.error_style, status, message, headers=headers)
 
     def _record(self, request: Request, status: int, key: str | None = None) -> None:
         """Journal a request that did not go through the chat pipeline."""

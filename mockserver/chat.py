@@ -14,14 +14,14 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from mockserver.auth import Authenticator, AuthError, Identity
-from mockserver.errors import error_body, validation_body
+from mockserver.errors import validation_body
 from mockserver.faults import Fault, FaultError, QueuedFault, parse_fault
 from mockserver.journal import JournalEntry
 from mockserver.ledger import MICRO, Reservation, micro
 from mockserver.models import ModelInfo
 from mockserver.replies import Reply, generate_reply, last_user_message, match_rule, truncate
 from mockserver.requests_body import BodyError, read_json_body
-from mockserver.responses import json_response, new_request_id
+from mockserver.responses import error_response, json_response, new_request_id
 from mockserver.sse import CompletionStream, StreamOutcome, build_stream, stream_headers
 from mockserver.state import MockState
 from mockserver.tokens import prompt_tokens
@@ -71,7 +71,7 @@ class _Call:
     incoming: dict[str, str]  # request headers by lower-cased name
     request_id: str
     entry: JournalEntry
-    headers: dict[str, str]
+    reply_headers: dict[str, str]  # headers every answer to this request carries (x-ratelimit-*)
     identity: Identity | None = None
     pending_fault: QueuedFault | None = None
 
@@ -131,11 +131,11 @@ class ChatEndpoint:
         code: str | None = None,
         retry_after: int | None = None,
     ) -> _Reject:
-        headers = dict(call.headers)
+        headers = dict(call.reply_headers)
         if retry_after is not None:
             headers["retry-after"] = str(retry_after)
-        body = error_body(self.state.config.error_style, status, message, code)
-        return _Reject(json_response(body, status, call.request_id, headers))
+        style = self.state.config.error_style
+        return _Reject(error_response(style, status, message, code=code, request_id=call.request_id, headers=headers))
 
     def _finish(self, call: _Call, status: int) -> None:
         entry = call.entry
@@ -170,18 +170,18 @@ class ChatEndpoint:
     async def _handle(self, call: _Call) -> Response | CompletionStream:
         state = self.state
         config = state.config
-        headers = call.incoming
+        incoming = call.incoming
         try:
-            call.identity = self.authenticator().authenticate(headers.get("x-api-key"), headers.get("authorization"))
+            call.identity = self.authenticator().authenticate(incoming.get("x-api-key"), incoming.get("authorization"))
         except AuthError as exc:
             raise self._error(call, 401, str(exc)) from None
         call.entry.key = call.identity.masked
         try:
-            body = await read_json_body(call.request.receive, headers, config.max_body_bytes, "chat-request")
+            body = await read_json_body(call.request.receive, incoming, config.max_body_bytes, "chat-request")
         except BodyError as exc:
             if exc.status == 422:
                 payload = validation_body(config.error_style, exc.problems)
-                raise _Reject(json_response(payload, 422, call.request_id, call.headers)) from None
+                raise _Reject(json_response(payload, 422, call.request_id, call.reply_headers)) from None
             raise self._error(call, exc.status, exc.message) from None
         call.entry.body = body
         model_id = body.get("model") or body.get("preferred_model") or config.default_model
@@ -197,7 +197,7 @@ class ChatEndpoint:
             if fault.name == "latency":
                 await anyio.sleep((fault.ms or 0) / 1000)
             elif fault.name == "http_error" and fault.status is not None:
-                call.headers.update(state.limiter.peek(call.identity.account, rpm, tpm))
+                call.reply_headers.update(state.limiter.peek(call.identity.account, rpm, tpm))
                 raise self._error(call, fault.status, retry_after=fault.retry_after)
 
         model = config.model(model_id)
@@ -217,7 +217,7 @@ class ChatEndpoint:
         call.entry.usage = usage
 
         decision = state.limiter.check(call.identity.account, rpm, tpm, usage["total_tokens"])
-        call.headers.update(decision.headers)
+        call.reply_headers.update(decision.headers)
         if not decision.allowed:
             raise self._error(call, 429, decision.reason, retry_after=decision.retry_after)
 
@@ -245,7 +245,7 @@ class ChatEndpoint:
         if stream:
             return self._stream(call, body, answer)
         call.entry.charged = reservation.amount / MICRO
-        return json_response(self._completion(call, answer), 200, call.request_id, call.headers)
+        return json_response(self._completion(call, answer), 200, call.request_id, call.reply_headers)
 
     def _reply(self, body: Mapping[str, Any], seed: int, scripted: Reply | None) -> tuple[Reply, str]:
         messages = body["messages"]
@@ -325,4 +325,4 @@ class ChatEndpoint:
             entry.ttfb_ms = ((outcome.first_byte or now) - entry.started) * 1000
             self.state.journal.add(entry)
 
-        return CompletionStream(plan, stream_headers(call.request_id, call.headers), on_done)
+        return CompletionStream(plan, stream_headers(call.request_id, call.reply_headers), on_done)

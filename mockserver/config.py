@@ -164,10 +164,12 @@ class Option:
 
     @property
     def flag(self) -> str:
+        """The command-line flag, e.g. ``--tokens-per-second``."""
         return "--" + self.name.replace("_", "-")
 
     @property
     def env(self) -> str:
+        """The environment variable, e.g. ``AINATIVE_MOCK_TOKENS_PER_SECOND``."""
         return ENV_PREFIX + self.name.upper()
 
 

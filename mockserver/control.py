@@ -19,11 +19,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from mockserver.config import ConfigError, config_as_dict
-from mockserver.errors import FieldProblem, error_body, validation_body
+from mockserver.errors import FieldProblem, validation_body
 from mockserver.faults import FaultError
 from mockserver.net import is_loopback
 from mockserver.requests_body import BodyError
-from mockserver.responses import json_response, new_request_id
+from mockserver.responses import error_response, json_response, new_request_id
 
 if TYPE_CHECKING:
     from mockserver.app import AINativeMock
@@ -83,7 +83,7 @@ class _Control:
         return self.state.config.error_style
 
     def _error(self, status: int, message: str) -> Response:
-        return json_response(error_body(self._style(), status, message), status, new_request_id())
+        return error_response(self._style(), status, message)
 
     def _refused(self, request: Request) -> Response | None:
         config = self.mock.config

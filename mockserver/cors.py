@@ -9,8 +9,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mockserver.errors import error_body
-from mockserver.responses import json_response, new_request_id
+from mockserver.responses import error_response
 
 __all__ = ["MockCORSMiddleware"]
 
@@ -44,6 +43,4 @@ class MockCORSMiddleware(CORSMiddleware):
             return response
         message = bytes(response.body).decode()
         headers = {k: v for k, v in response.headers.items() if k.lower().startswith("access-control-")}
-        return json_response(
-            error_body(self._error_style(), 400, message, "cors_refused"), 400, new_request_id(), headers
-        )
+        return error_response(self._error_style(), 400, message, code="cors_refused", headers=headers)

@@ -64,9 +64,11 @@ class Fault:
 
     @property
     def stream_only(self) -> bool:
+        """Whether the fault acts inside an SSE stream (it waits for a streaming request)."""
         return self.name in STREAM_FAULTS
 
     def as_dict(self) -> dict[str, Any]:
+        """The fault as JSON-ready data: its name and the parameters that are set."""
         out: dict[str, Any] = {"fault": self.name}
         for key in ("status", "retry_after", "ms", "after_chunks"):
             value = getattr(self, key)
@@ -196,6 +198,7 @@ class FaultQueue:
             ]
 
     def clear(self) -> None:
+        """Drop every queued fault."""
         with self._lock:
             self._entries.clear()
 
@@ -203,8 +206,9 @@ class FaultQueue:
 class SeededFaults:
     """Draws a fault for a fraction ``rate`` of requests from ``choices``, reproducibly from ``seed``.
 
-    Every request consumes exactly two draws, whatever happens, so the same seed and the same
-    sequence of requests always give the same faults.
+    Every request that reaches the draw (no header, magic or queued fault decided it first)
+    consumes exactly two draws, whatever the outcome, so the same seed and the same sequence of
+    requests always give the same faults.
     """
 
     def __init__(self, seed: int, rate: float, choices: tuple[str, ...]) -> None:

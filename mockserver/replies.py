@@ -34,6 +34,7 @@ class Reply:
 
     @property
     def completion_tokens(self) -> int:
+        """``usage.completion_tokens`` of this reply (see :mod:`mockserver.tokens`)."""
         if self.tool_calls:
             return sum(count_tokens(f"{c.name} {c.arguments}") for c in self.tool_calls)
         return count_tokens(self.text or "")

@@ -8,7 +8,9 @@ from typing import Any
 
 from starlette.responses import Response
 
-__all__ = ["json_response", "new_request_id"]
+from mockserver.errors import error_body
+
+__all__ = ["error_response", "json_response", "new_request_id"]
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -20,8 +22,6 @@ def new_request_id() -> str:
 
 class _JSONBytes(Response):
     """A ``Response`` whose raw headers are built directly (``Response.__init__`` costs more)."""
-
-    media_type = "application/json"
 
     def __init__(self, content: bytes, status: int, raw_headers: list[tuple[bytes, bytes]]) -> None:
         self.body = content
@@ -41,3 +41,16 @@ def json_response(body: Any, status: int, request_id: str, headers: dict[str, st
     if headers:
         raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
     return _JSONBytes(content, status, raw)
+
+
+def error_response(
+    style: str,
+    status: int,
+    message: str | None = None,
+    *,
+    code: str | None = None,
+    request_id: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """An error in ``style`` (see :func:`mockserver.errors.error_body`) as a JSON response."""
+    return json_response(error_body(style, status, message, code), status, request_id or new_request_id(), headers)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import anyio
 from starlette.types import Receive, Scope, Send
@@ -67,7 +66,6 @@ class StreamPlan:
     stall_after: int | None = None
     stall_s: float = 0.0
     paced: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _chunk_head(completion_id: str, created: int, model: str) -> str:
