@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,33 +12,11 @@ from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from mockserver_support import HEADERS
+from mockserver_support import Mock, MockFactory, Served
 
 from mockserver.app import AINativeMock
 from mockserver.config import MockConfig
 from mockserver.server import ServerThread
-
-
-@dataclass
-class Mock:
-    """An :class:`AINativeMock` and a TestClient on its app."""
-
-    mock: AINativeMock
-    client: TestClient
-
-    @property
-    def state(self) -> Any:
-        return self.mock.state
-
-    def post(self, body: Any = None, path: str = "/v1/public/chat/completions", **kwargs: Any) -> Any:
-        """POST ``body`` as JSON (authenticated unless ``headers`` are given)."""
-        kwargs.setdefault("headers", HEADERS)
-        if body is not None:
-            kwargs["json"] = body
-        return self.client.post(path, **kwargs)
-
-
-MockFactory = Callable[..., Mock]
 
 
 @pytest.fixture
@@ -62,22 +39,6 @@ def make_mock() -> Iterator[MockFactory]:
 def mock(make_mock: MockFactory) -> Mock:
     """An in-process mock with the default config."""
     return make_mock()
-
-
-@dataclass
-class Served:
-    """An :class:`AINativeMock` served by uvicorn on 127.0.0.1 (a real socket)."""
-
-    mock: AINativeMock
-    server: ServerThread
-
-    @property
-    def base_url(self) -> str:
-        return self.server.base_url
-
-    @property
-    def state(self) -> Any:
-        return self.mock.state
 
 
 @pytest.fixture

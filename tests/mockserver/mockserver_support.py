@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from starlette.testclient import TestClient
+
 import contracts
+from mockserver.app import AINativeMock
+from mockserver.server import ServerThread
 
 KEY = "ak_test_mockserver_0001"
 """A valid API key under the default prefix rule."""
@@ -139,3 +144,41 @@ def error_message(body: Mapping[str, Any]) -> str:
 def chat(messages: list[dict[str, Any]] | None = None, **fields: Any) -> dict[str, Any]:
     """A chat request body (default: one user message)."""
     return {"messages": messages if messages is not None else USER, **fields}
+
+
+@dataclass
+class Mock:
+    """An :class:`AINativeMock` and a TestClient on its app."""
+
+    mock: AINativeMock
+    client: TestClient
+
+    @property
+    def state(self) -> Any:
+        return self.mock.state
+
+    def post(self, body: Any = None, path: str = "/v1/public/chat/completions", **kwargs: Any) -> Any:
+        """POST ``body`` as JSON (authenticated unless ``headers`` are given)."""
+        kwargs.setdefault("headers", HEADERS)
+        if body is not None:
+            kwargs["json"] = body
+        return self.client.post(path, **kwargs)
+
+
+MockFactory = Callable[..., Mock]
+
+
+@dataclass
+class Served:
+    """An :class:`AINativeMock` served by uvicorn on 127.0.0.1 (a real socket)."""
+
+    mock: AINativeMock
+    server: ServerThread
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    @property
+    def state(self) -> Any:
+        return self.mock.state

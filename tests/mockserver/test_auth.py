@@ -8,9 +8,7 @@ import time
 
 import jwt
 import pytest
-from mockserver_support import BODY, JWT_SECRET, check_response, error_message
-
-from conftest import Mock, MockFactory
+from mockserver_support import BODY, JWT_SECRET, Mock, MockFactory, check_response, error_message
 
 
 def _ok(m: Mock, headers: dict[str, str], path: str = "/api/v1/chat/completions") -> None:

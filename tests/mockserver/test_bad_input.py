@@ -13,10 +13,19 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from mockserver_support import BODY, ERROR_SCHEMAS, HEADERS, KEY, USER, check_response, error_message
+from mockserver_support import (
+    BODY,
+    ERROR_SCHEMAS,
+    HEADERS,
+    KEY,
+    USER,
+    MockFactory,
+    Served,
+    check_response,
+    error_message,
+)
 
 import contracts
-from conftest import MockFactory, Served
 
 LIMIT = 16 * 1024
 """max_body_bytes of the mocks in this module."""

@@ -11,6 +11,8 @@ from mockserver_support import (
     BODY,
     ERROR_SCHEMAS,
     HEADERS,
+    Mock,
+    MockFactory,
     check_response,
     check_stream,
     finish_reason,
@@ -18,7 +20,6 @@ from mockserver_support import (
 )
 
 import contracts
-from conftest import Mock, MockFactory
 from mockserver.app import BALANCE_ROUTES, CHAT_ROUTES, MODEL_ROUTES
 from mockserver.chat import MANAGED_ROUTES
 from mockserver.config import ReplyRule

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from mockserver_support import BODY, HEADERS, check_response
-
-from conftest import Mock, MockFactory
+from mockserver_support import BODY, HEADERS, Mock, MockFactory, check_response
 
 ORIGIN = "http://localhost:3000"
 

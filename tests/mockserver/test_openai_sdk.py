@@ -6,9 +6,7 @@ import asyncio
 
 import openai
 import pytest
-from mockserver_support import KEY, USER
-
-from conftest import Served
+from mockserver_support import KEY, USER, Served
 
 pytestmark = pytest.mark.socket
 MODEL = "claude-3-5-sonnet-20241022"

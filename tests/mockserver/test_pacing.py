@@ -9,9 +9,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from mockserver_support import BODY, HEADERS, check_stream
-
-from conftest import Served
+from mockserver_support import BODY, HEADERS, Served, check_stream
 
 pytestmark = pytest.mark.socket
 

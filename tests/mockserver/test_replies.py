@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from mockserver_support import BODY, HEADERS, KEY, chat, check_response, finish_reason, stream_text
+from mockserver_support import BODY, HEADERS, KEY, Mock, MockFactory, chat, check_response, finish_reason, stream_text
 
-from conftest import Mock, MockFactory
 from mockserver.config import ReplyRule
 from mockserver.tokens import split_tokens
 

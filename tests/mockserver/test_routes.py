@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from mockserver_support import BODY, HEADERS, check_response, error_message
+from mockserver_support import BODY, HEADERS, Mock, MockFactory, check_response, error_message
 
-from conftest import Mock, MockFactory
 from mockserver.app import BALANCE_ROUTES, CHAT_ROUTES, MODEL_ROUTES
 from mockserver.chat import MAGIC_KEYS, MAGIC_MODELS
 

@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from conftest import Served
+from mockserver_support import Served
 
 pytestmark = pytest.mark.socket
 

@@ -6,10 +6,9 @@ import json
 
 import httpx
 import pytest
-from mockserver_support import BODY, HEADERS, check_stream, finish_reason, sse_payloads, stream_text
+from mockserver_support import BODY, HEADERS, Mock, Served, check_stream, finish_reason, sse_payloads, stream_text
 
 import contracts
-from conftest import Mock, Served
 
 
 def _stream_raw(served: Served, body: dict[str, object]) -> tuple[httpx.Response, bytes, list[bytes]]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +15,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from reliability_support import connection_count, wait_for
+from reliability_support import LogCapture, LogsFactory, ServeFactory, connection_count, wait_for
 
 from mockserver.config import MockConfig
 from mockserver.testing import ServedMock
 
-ServeFactory = Callable[..., ServedMock]
-LogsFactory = Callable[[], "LogCapture"]
 SERVER_LOGGERS = ("mockserver", "uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 
 
@@ -41,29 +39,6 @@ def serve() -> Iterator[ServeFactory]:
         left = wait_for(lambda mock=mock: connection_count(mock.server), lambda n: n == 0, timeout=3)
         mock.stop()
         assert left == 0, f"{left} connection(s) still open on {mock.base_url} at teardown"
-
-
-class LogCapture(logging.Handler):
-    """Collects every record of the server's loggers (they do not propagate to the root logger)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-        self._seen: set[int] = set()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if id(record) not in self._seen:  # a record reaches both "uvicorn.error" and "uvicorn"
-            self._seen.add(id(record))
-            self.records.append(record)
-
-    def text(self) -> str:
-        """Every record formatted with its traceback, one after the other."""
-        formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
-        return "\n".join(formatter.format(record) for record in self.records)
-
-    def problems(self) -> list[str]:
-        """Records at WARNING or above, formatted."""
-        return [f"{r.name} {r.levelname}: {r.getMessage()}" for r in self.records if r.levelno >= logging.WARNING]
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import http.client
 import json
+import logging
 import socket
 import struct
 import time
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from mockserver.server import ServerThread
+from mockserver.testing import ServedMock
 
 KEY = "ak_reliability_0000000001"
 """A valid API key under the default prefix rule."""
@@ -301,3 +303,30 @@ def error_message(body: Any) -> str:
         if isinstance(error, dict):
             return str(error.get("message", ""))
     return ""
+
+
+ServeFactory = Callable[..., ServedMock]
+LogsFactory = Callable[[], "LogCapture"]
+
+
+class LogCapture(logging.Handler):
+    """Collects every record of the server's loggers (they do not propagate to the root logger)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self._seen: set[int] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if id(record) not in self._seen:  # a record reaches both "uvicorn.error" and "uvicorn"
+            self._seen.add(id(record))
+            self.records.append(record)
+
+    def text(self) -> str:
+        """Every record formatted with its traceback, one after the other."""
+        formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+        return "\n".join(formatter.format(record) for record in self.records)
+
+    def problems(self) -> list[str]:
+        """Records at WARNING or above, formatted."""
+        return [f"{r.name} {r.levelname}: {r.getMessage()}" for r in self.records if r.levelno >= logging.WARNING]

@@ -20,6 +20,7 @@ from reliability_support import (
     HEADERS,
     Pipeline,
     RawResponse,
+    ServeFactory,
     chat_body,
     chunked,
     connect,
@@ -32,7 +33,6 @@ from reliability_support import (
     rss_bytes,
 )
 
-from conftest import ServeFactory
 from mockserver.testing import ServedMock
 
 pytestmark = [pytest.mark.reliability, pytest.mark.socket]

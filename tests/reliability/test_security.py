@@ -13,9 +13,8 @@ import warnings
 
 import jwt
 import pytest
-from reliability_support import CHAT_PATH, chat_body, get, post
+from reliability_support import CHAT_PATH, LogsFactory, ServeFactory, chat_body, get, post
 
-from conftest import LogsFactory, ServeFactory
 from mockserver import auth
 from mockserver.auth import Authenticator, AuthError
 

@@ -15,6 +15,8 @@ import pytest
 from reliability_support import (
     CHAT_PATH,
     HEADERS,
+    LogsFactory,
+    ServeFactory,
     abort,
     chat_body,
     connect,
@@ -27,7 +29,6 @@ from reliability_support import (
     wait_for,
 )
 
-from conftest import LogsFactory, ServeFactory
 from mockserver.testing import ServedMock
 
 pytestmark = [pytest.mark.reliability, pytest.mark.socket]
