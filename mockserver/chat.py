@@ -1,12 +1,40 @@
-"""The chat completions endpoint: auth, limits, validation, faults, credits, reply, JSON or SSE."""
+"""The chat completions endpoint: a pipeline of named steps, each of which may answer early.
+
+One request goes through :attr:`ChatEndpoint.steps` in order. Every step is an ``async`` method
+(or function) taking the endpoint and the request's :class:`ChatCall`, and returns either a
+response, which ends the pipeline and is sent, or ``None`` to go on. A step records what it
+decided on the call object (``identity``, ``body``, ``fault``, ``reply``, ``usage`` ...) for the
+steps after it. No step raises to answer: errors are returned like any other response (see
+:meth:`ChatEndpoint.error`).
+
+The steps, in order:
+
+=================== ===================================================================
+step                answers early with
+=================== ===================================================================
+``authenticate``    401 for a missing or wrong key
+``read_body``       400/413/415/422 for a body that cannot be used
+``load_account``    (never: looks up the key's account and its rate limits)
+``inject_fault``    the injected ``http_error`` (after ``latency``, if that is the fault)
+``check_model``     the unknown-model status, 503 for an outage, 403 for a plan gate
+``compose_reply``   (never: picks the reply, finish reason and usage)
+``rate_limit``      429 with ``Retry-After`` and ``x-ratelimit-*``
+``reserve_credits`` 402 when the key cannot pay
+``respond``         always: the completion as JSON or as an SSE stream
+=================== ===================================================================
+
+To add a step, write ``async def my_step(self, call: ChatCall) -> Response | None`` on
+:class:`ChatEndpoint` and put it at its place in ``steps``; keep what later steps need on
+:class:`ChatCall` (add a field with a default).
+"""
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import anyio
 from starlette.requests import Request
@@ -17,7 +45,7 @@ from mockserver.auth import Authenticator, AuthError, Identity
 from mockserver.errors import validation_body
 from mockserver.faults import Fault, FaultError, QueuedFault, parse_fault
 from mockserver.journal import JournalEntry
-from mockserver.ledger import MICRO, Reservation, micro
+from mockserver.ledger import MICRO, Account, Reservation, micro
 from mockserver.models import ModelInfo
 from mockserver.replies import Reply, generate_reply, last_user_message, match_rule, truncate
 from mockserver.requests_body import BodyError, read_json_body
@@ -26,7 +54,7 @@ from mockserver.sse import CompletionStream, StreamOutcome, build_stream, stream
 from mockserver.state import MockState
 from mockserver.tokens import prompt_tokens
 
-__all__ = ["MAGIC_KEYS", "MAGIC_MODELS", "MANAGED_ROUTES", "ChatEndpoint"]
+__all__ = ["MAGIC_KEYS", "MAGIC_MODELS", "MANAGED_ROUTES", "Answer", "ChatCall", "ChatEndpoint", "Step"]
 
 MANAGED_ROUTES = frozenset({"/api/v1/managed/chat/completions", "/api/v1/public/managed-chat/chat/completions"})
 MAGIC_KEYS: dict[str, Fault] = {
@@ -45,39 +73,52 @@ MAGIC_MODELS: dict[str, Fault] = {
 """Test models that always get one answer."""
 
 
-class _Reject(Exception):
-    def __init__(self, response: Response) -> None:
-        self.response = response
-
-
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    """Everything decided about a successful completion, before it is sent."""
-
-    model: ModelInfo
-    reply: Reply
-    finish_reason: str
-    usage: dict[str, int]
-    reservation: Reservation
-    fault: Fault | None
-    plan: str
-    completion_id: str
-    created: int
+Answer = Response | CompletionStream
+"""What the pipeline sends: a plain response, or a stream played over the connection."""
 
 
 @dataclass(slots=True)
-class _Call:
+class ChatCall:
+    """One chat request on its way through the pipeline: what came in, and what each step decided.
+
+    The fields after ``reply_headers`` are filled in by the steps, in pipeline order; a step may rely
+    on those of the steps before it.
+    """
+
     request: Request
-    incoming: dict[str, str]  # request headers by lower-cased name
+    incoming: dict[str, str]  # request headers by lower-cased name (the first of repeats)
     request_id: str
     entry: JournalEntry
-    reply_headers: dict[str, str]  # headers every answer to this request carries (x-ratelimit-*)
-    identity: Identity | None = None
-    pending_fault: QueuedFault | None = None
+    reply_headers: dict[str, str] = field(default_factory=dict)  # every answer carries them (x-ratelimit-*)
+    identity: Identity | None = None  # authenticate
+    body: dict[str, Any] = field(default_factory=dict)  # read_body
+    model_id: str = ""  # read_body: the model asked for (or the default)
+    stream: bool = False  # read_body
+    account: Account | None = None  # load_account
+    rpm: int = 0  # load_account: the key's own limits, or the configured ones
+    tpm: int = 0
+    fault: Fault | None = None  # inject_fault
+    pending_fault: QueuedFault | None = None  # inject_fault: a queued stream fault, used only if the stream is sent
+    model: ModelInfo | None = None  # check_model
+    scripted: Reply | None = None  # compose_reply: the scripted reply used (consumed only when answered)
+    reply: Reply | None = None  # compose_reply
+    finish_reason: str = "stop"  # compose_reply
+    usage: dict[str, int] = field(default_factory=dict)  # compose_reply
+    reservation: Reservation | None = None  # reserve_credits
+
+    @property
+    def path(self) -> str:
+        """The route the request came in on."""
+        path: str = self.request.scope["path"]
+        return path
+
+
+Step = Callable[["ChatEndpoint", ChatCall], Awaitable[Answer | None]]
+"""A pipeline step: returns the answer to send now, or None to go on to the next step."""
 
 
 class ChatEndpoint:
-    """ASGI endpoint answering chat completions for one :class:`MockState`."""
+    """ASGI endpoint answering chat completions for one :class:`MockState` (see the module docstring)."""
 
     def __init__(self, state: MockState) -> None:
         self.state = state
@@ -94,178 +135,221 @@ class ChatEndpoint:
         return self._auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
         # Header names arrive lower-cased (ASGI); built once, read several times. The first of repeats wins.
         incoming = {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(scope["headers"])}
-        call = _Call(
-            request,
-            incoming,
-            new_request_id(),
-            JournalEntry(
-                0,
-                scope["method"],
-                scope["path"],
-                0,
-                started=time.perf_counter(),
-                generation=self.state.journal.generation,
-            ),
-            {},
+        request_id = new_request_id()
+        entry = JournalEntry(
+            0,
+            scope["method"],
+            scope["path"],
+            0,
+            request_id=request_id,
+            started=time.perf_counter(),
+            generation=self.state.journal.generation,
         )
-        call.entry.request_id = call.request_id
-        try:
-            response = await self._handle(call)
-        except _Reject as reject:
-            response = reject.response
-        if isinstance(response, CompletionStream):
-            await response(scope, receive, send)
-            return
-        self._finish(call, response.status_code)
+        response = await self.run(ChatCall(Request(scope, receive), incoming, request_id, entry))
+        if not isinstance(response, CompletionStream):  # a stream journals itself when it ends
+            self._finish(entry, response.status_code)
         await response(scope, receive, send)
 
+    async def run(self, call: ChatCall) -> Answer:
+        """Run ``call`` through :attr:`steps` until one answers."""
+        for step in self.steps:
+            answer = await step(self, call)
+            if answer is not None:
+                return answer
+        return self.error(call, 500, "The chat pipeline ended without an answer")
+
     # -- helpers ----------------------------------------------------------------------------
-    def _error(
+    def error(
         self,
-        call: _Call,
+        call: ChatCall,
         status: int,
         message: str | None = None,
         code: str | None = None,
         retry_after: int | None = None,
-    ) -> _Reject:
+    ) -> Response:
+        """An error answer to ``call`` in the configured style, with the call's reply headers."""
         headers = dict(call.reply_headers)
         if retry_after is not None:
             headers["retry-after"] = str(retry_after)
         style = self.state.config.error_style
-        return _Reject(error_response(style, status, message, code=code, request_id=call.request_id, headers=headers))
+        return error_response(style, status, message, code=code, request_id=call.request_id, headers=headers)
 
-    def _finish(self, call: _Call, status: int) -> None:
-        entry = call.entry
+    def _finish(self, entry: JournalEntry, status: int) -> None:
         entry.status = status
         entry.duration_ms = entry.ttfb_ms = (time.perf_counter() - entry.started) * 1000
         self.state.journal.add(entry)
 
-    def _fault_for(self, call: _Call, model: str, stream: bool) -> Fault | None:
-        header = call.incoming.get("x-mock-fault")
-        if header:
-            try:
-                fault = parse_fault(header)
-            except FaultError as exc:
-                raise self._error(call, 400, f"X-Mock-Fault: {exc}", "invalid_fault") from None
-            return fault if stream or not fault.stream_only else None
-        identity = call.identity
-        magic = MAGIC_KEYS.get(identity.account) if identity is not None else None
-        magic = magic or MAGIC_MODELS.get(model)
-        if magic is not None:
-            return magic if stream or not magic.stream_only else None
-        queue = self.state.fault_queue
-        queued = queue.peek(model, call.request.scope["path"], stream)
-        if queued is not None:
-            if queued.fault.stream_only:  # used only if the stream is actually sent (committed later)
-                call.pending_fault = queued
-                return queued.fault
-            if queue.commit(queued):
-                return queued.fault
-        return self.state.seeded.draw(stream)
-
-    # -- the pipeline -----------------------------------------------------------------------
-    async def _handle(self, call: _Call) -> Response | CompletionStream:
-        state = self.state
-        config = state.config
+    # -- the steps --------------------------------------------------------------------------
+    async def authenticate(self, call: ChatCall) -> Response | None:
+        """401 unless the key (``X-API-Key`` or a bearer key/JWT) is accepted."""
         incoming = call.incoming
         try:
             call.identity = self.authenticator().authenticate(incoming.get("x-api-key"), incoming.get("authorization"))
         except AuthError as exc:
-            raise self._error(call, 401, str(exc)) from None
+            return self.error(call, 401, str(exc))
         call.entry.key = call.identity.masked
+        return None
+
+    async def read_body(self, call: ChatCall) -> Response | None:
+        """400/413/415/422 unless the body is JSON within the size limit that meets ``chat-request``."""
+        config = self.state.config
         try:
-            body = await read_json_body(call.request.receive, incoming, config.max_body_bytes, "chat-request")
+            body = await read_json_body(call.request.receive, call.incoming, config.max_body_bytes, "chat-request")
         except BodyError as exc:
             if exc.status == 422:
                 payload = validation_body(config.error_style, exc.problems)
-                raise _Reject(json_response(payload, 422, call.request_id, call.reply_headers)) from None
-            raise self._error(call, exc.status, exc.message) from None
-        call.entry.body = body
-        model_id = body.get("model") or body.get("preferred_model") or config.default_model
-        stream = bool(body.get("stream"))
-        call.entry.model, call.entry.stream = model_id, stream
+                return json_response(payload, 422, call.request_id, call.reply_headers)
+            return self.error(call, exc.status, exc.message)
+        call.body = call.entry.body = body
+        call.model_id = body.get("model") or body.get("preferred_model") or config.default_model
+        call.stream = bool(body.get("stream"))
+        call.entry.model, call.entry.stream = call.model_id, call.stream
+        return None
 
-        account = state.ledger.account(call.identity.account)
-        rpm = account.rpm if account.rpm is not None else config.rpm
-        tpm = account.tpm if account.tpm is not None else config.tpm
-        fault = self._fault_for(call, model_id, stream)
-        if fault is not None:
-            call.entry.fault = {**fault.as_dict(), "source": fault.source}
-            if fault.name == "latency":
-                await anyio.sleep((fault.ms or 0) / 1000)
-            elif fault.name == "http_error" and fault.status is not None:
-                call.reply_headers.update(state.limiter.peek(call.identity.account, rpm, tpm))
-                raise self._error(call, fault.status, retry_after=fault.retry_after)
+    async def load_account(self, call: ChatCall) -> Response | None:
+        """Look up the key's account; its own rpm/tpm override the configured ones."""
+        assert call.identity is not None
+        config = self.state.config
+        account = call.account = self.state.ledger.account(call.identity.account)
+        call.rpm = account.rpm if account.rpm is not None else config.rpm
+        call.tpm = account.tpm if account.tpm is not None else config.tpm
+        return None
 
-        model = config.model(model_id)
+    async def inject_fault(self, call: ChatCall) -> Response | None:
+        """Pick the fault (header, magic key or model, queue, seeded draw); answer an ``http_error`` now."""
+        header = call.incoming.get("x-mock-fault")
+        if header:
+            try:
+                fault: Fault | None = parse_fault(header)
+            except FaultError as exc:
+                return self.error(call, 400, f"X-Mock-Fault: {exc}", "invalid_fault")
+        else:
+            fault = self._chosen_fault(call)
+        if fault is not None and fault.stream_only and not call.stream:
+            fault = None
+        call.fault = fault
+        if fault is None:
+            return None
+        call.entry.fault = {**fault.as_dict(), "source": fault.source}
+        if fault.name == "latency":
+            await anyio.sleep((fault.ms or 0) / 1000)
+        elif fault.name == "http_error" and fault.status is not None:
+            assert call.identity is not None
+            call.reply_headers.update(self.state.limiter.peek(call.identity.account, call.rpm, call.tpm))
+            return self.error(call, fault.status, retry_after=fault.retry_after)
+        return None
+
+    def _chosen_fault(self, call: ChatCall) -> Fault | None:
+        """The fault of a magic key or model, else the queue's, else the seeded generator's draw."""
+        identity = call.identity
+        magic = MAGIC_KEYS.get(identity.account) if identity is not None else None
+        magic = magic or MAGIC_MODELS.get(call.model_id)
+        if magic is not None:
+            return magic
+        queue = self.state.fault_queue
+        queued = queue.peek(call.model_id, call.path, call.stream)
+        if queued is not None:
+            if queued.fault.stream_only:  # used only if the stream is actually sent (committed in respond)
+                call.pending_fault = queued
+                return queued.fault
+            if queue.commit(queued):
+                return queued.fault
+        return self.state.seeded.draw(call.stream)
+
+    async def check_model(self, call: ChatCall) -> Response | None:
+        """The unknown-model status, 503 for a model made unavailable, 403 for a model above the plan."""
+        state = self.state
+        model_id = call.model_id
+        model = call.model = state.config.model(model_id)
         if model is None:
-            status = config.unknown_model_status
-            raise self._error(
-                call, status, f"Model '{model_id}' is not available", "model_not_available", retry_after=None
-            )
+            status = state.config.unknown_model_status
+            return self.error(call, status, f"Model '{model_id}' is not available", "model_not_available")
         if model_id in state.unavailable:
-            raise self._error(call, 503, f"Model '{model_id}' is temporarily unavailable", retry_after=1)
-        if not model.allows(account.plan):
-            raise self._error(call, 403, f"Model '{model_id}' is not available on the {account.plan} plan")
+            return self.error(call, 503, f"Model '{model_id}' is temporarily unavailable", retry_after=1)
+        assert call.account is not None
+        if not model.allows(call.account.plan):
+            return self.error(call, 403, f"Model '{model_id}' is not available on the {call.account.plan} plan")
+        return None
 
-        scripted = state.peek_scripted()
-        reply, finish_reason = self._reply(body, config.seed, scripted)
-        usage = self._usage(body, reply)
-        call.entry.usage = usage
+    async def compose_reply(self, call: ChatCall) -> Response | None:
+        """The reply (scripted, rule, or generated), its finish reason and the usage it reports."""
+        config = self.state.config
+        body = call.body
+        scripted = call.scripted = self.state.peek_scripted()
+        prompt = last_user_message(body["messages"])
+        reply = scripted or match_rule(config.replies, config.seed, prompt) or generate_reply(config.seed, prompt)
+        if reply.tool_calls:
+            call.finish_reason = "tool_calls"
+        else:
+            max_tokens = body.get("max_tokens") or config.default_max_tokens
+            reply, cut = truncate(reply, int(max_tokens))  # JSON Schema counts 3.0 as an integer
+            call.finish_reason = "length" if cut else "stop"
+        call.reply = reply
+        prompt_count = prompt_tokens(body["messages"], body.get("system"))
+        completion = reply.completion_tokens
+        call.usage = call.entry.usage = {
+            "prompt_tokens": prompt_count,
+            "completion_tokens": completion,
+            "total_tokens": prompt_count + completion,
+        }
+        return None
 
-        decision = state.limiter.check(call.identity.account, rpm, tpm, usage["total_tokens"])
+    async def rate_limit(self, call: ChatCall) -> Response | None:
+        """429 when the key is over its requests or tokens per minute."""
+        assert call.identity is not None
+        decision = self.state.limiter.check(call.identity.account, call.rpm, call.tpm, call.usage["total_tokens"])
         call.reply_headers.update(decision.headers)
         if not decision.allowed:
-            raise self._error(call, 429, decision.reason, retry_after=decision.retry_after)
+            return self.error(call, 429, decision.reason, retry_after=decision.retry_after)
+        return None
 
-        cost = micro(usage["total_tokens"] * model.price)
-        reservation = state.ledger.reserve(call.identity.account, cost)
-        if reservation is None:
-            raise self._error(call, 402, "Insufficient credits")
+    async def reserve_credits(self, call: ChatCall) -> Response | None:
+        """402 unless the key can pay for the whole reply (a stream settles to what it sent)."""
+        assert call.identity is not None
+        assert call.model is not None
+        cost = micro(call.usage["total_tokens"] * call.model.price)
+        call.reservation = self.state.ledger.reserve(call.identity.account, cost)
+        if call.reservation is None:
+            return self.error(call, 402, "Insufficient credits")
+        return None
 
-        if scripted is not None:  # used only by a request that is answered
-            state.consume_scripted(scripted)
+    async def respond(self, call: ChatCall) -> Answer:
+        """The completion, as JSON or as an SSE stream; uses up the scripted reply and queued fault."""
+        state = self.state
+        if call.scripted is not None:  # used only by a request that is answered
+            state.consume_scripted(call.scripted)
         if call.pending_fault is not None and not state.fault_queue.commit(call.pending_fault):
-            fault = None  # a concurrent request used the fault's last time first
+            call.fault = None  # a concurrent request used the fault's last time first
             call.entry.fault = None
-        answer = _Answer(
-            model,
-            reply,
-            finish_reason,
-            usage,
-            reservation,
-            fault,
-            account.plan,
-            "chatcmpl-" + os.urandom(12).hex(),
-            int(time.time()),
-        )
-        if stream:
-            return self._stream(call, body, answer)
-        call.entry.charged = reservation.amount / MICRO
-        return json_response(self._completion(call, answer), 200, call.request_id, call.reply_headers)
+        completion_id, created = "chatcmpl-" + os.urandom(12).hex(), int(time.time())
+        if call.stream:
+            return self._stream(call, completion_id, created)
+        assert call.reservation is not None
+        call.entry.charged = call.reservation.amount / MICRO
+        return json_response(self._completion(call, completion_id, created), 200, call.request_id, call.reply_headers)
 
-    def _reply(self, body: Mapping[str, Any], seed: int, scripted: Reply | None) -> tuple[Reply, str]:
-        messages = body["messages"]
-        prompt = last_user_message(messages)
-        reply = scripted or match_rule(self.state.config.replies, seed, prompt)
-        reply = reply or generate_reply(seed, prompt)
-        if reply.tool_calls:
-            return reply, "tool_calls"
-        max_tokens = body.get("max_tokens") or self.state.config.default_max_tokens
-        reply, cut = truncate(reply, int(max_tokens))  # JSON Schema counts 3.0 as an integer
-        return reply, "length" if cut else "stop"
+    steps: ClassVar[tuple[Step, ...]] = (
+        authenticate,
+        read_body,
+        load_account,
+        inject_fault,
+        check_model,
+        compose_reply,
+        rate_limit,
+        reserve_credits,
+        respond,
+    )
+    """The pipeline, in order; the last step always answers."""
 
-    @staticmethod
-    def _usage(body: Mapping[str, Any], reply: Reply) -> dict[str, int]:
-        prompt = prompt_tokens(body["messages"], body.get("system"))
-        completion = reply.completion_tokens
-        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-
-    def _completion(self, call: _Call, answer: _Answer) -> dict[str, Any]:
-        reply = answer.reply
+    # -- building the answer -----------------------------------------------------------------
+    def _completion(self, call: ChatCall, completion_id: str, created: int) -> dict[str, Any]:
+        reply, model, reservation = call.reply, call.model, call.reservation
+        assert reply is not None
+        assert model is not None
+        assert reservation is not None
+        assert call.account is not None
         message: dict[str, Any] = {"role": "assistant", "content": reply.text}
         if reply.tool_calls:
             message["tool_calls"] = [
@@ -273,47 +357,50 @@ class ChatEndpoint:
                 for c in reply.tool_calls
             ]
         body: dict[str, Any] = {
-            "id": answer.completion_id,
+            "id": completion_id,
             "object": "chat.completion",
-            "created": answer.created,
-            "model": answer.model.id,
-            "provider": answer.model.owned_by,
-            "choices": [{"index": 0, "message": message, "finish_reason": answer.finish_reason}],
-            "usage": answer.usage,
+            "created": created,
+            "model": model.id,
+            "provider": model.owned_by,
+            "choices": [{"index": 0, "message": message, "finish_reason": call.finish_reason}],
+            "usage": call.usage,
         }
-        if call.request.scope["path"] in MANAGED_ROUTES:
-            remaining = self.state.ledger.account(answer.reservation.key).remaining
+        if call.path in MANAGED_ROUTES:
+            remaining = self.state.ledger.account(reservation.key).remaining
             body.update(
-                finish_reason=answer.finish_reason,
-                credits_consumed=answer.reservation.amount / MICRO,
+                finish_reason=call.finish_reason,
+                credits_consumed=reservation.amount / MICRO,
                 credits_remaining=remaining / MICRO,
-                plan_tier=answer.plan,
+                plan_tier=call.account.plan,
             )
         return body
 
-    def _stream(self, call: _Call, body: Mapping[str, Any], answer: _Answer) -> CompletionStream:
+    def _stream(self, call: ChatCall, completion_id: str, created: int) -> CompletionStream:
         config = self.state.config
-        options = body.get("stream_options") or {}
-        usage = answer.usage
+        reply, model, reservation = call.reply, call.model, call.reservation
+        assert reply is not None
+        assert model is not None
+        assert reservation is not None
+        options = call.body.get("stream_options") or {}
+        usage = call.usage
         plan = build_stream(
-            completion_id=answer.completion_id,
-            created=answer.created,
-            model=answer.model.id,
-            reply=answer.reply,
-            finish_reason=answer.finish_reason,
+            completion_id=completion_id,
+            created=created,
+            model=model.id,
+            reply=reply,
+            finish_reason=call.finish_reason,
             usage=usage,
             include_usage=bool(options.get("include_usage")),
             ttft_s=config.ttft_ms / 1000,
             tokens_per_second=config.tokens_per_second,
-            fault=answer.fault,
+            fault=call.fault,
         )
-        reservation = answer.reservation
 
         def on_done(outcome: StreamOutcome) -> None:
             if outcome.completion_tokens_sent >= usage["completion_tokens"]:
                 actual = reservation.amount
             else:
-                actual = micro((usage["prompt_tokens"] + outcome.completion_tokens_sent) * answer.model.price)
+                actual = micro((usage["prompt_tokens"] + outcome.completion_tokens_sent) * model.price)
             self.state.ledger.settle(reservation, actual)
             entry = call.entry
             entry.charged = min(actual, reservation.amount) / MICRO

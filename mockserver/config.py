@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mockserver.faults import FaultError, check_fault_choice
 from mockserver.models import DEFAULT_MODEL, DEFAULT_MODELS, ModelInfo, models_from_config
 
 if sys.version_info >= (3, 11):
@@ -32,17 +33,6 @@ ENV_PREFIX = "AINATIVE_MOCK_"
 ERROR_STYLES = ("detail", "openai", "compat")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 DEFAULT_KEY_PREFIXES = ("ak_", "sk_", "tmp_", "zdb_live_")
-FAULT_NAMES = (
-    "http_error",
-    "latency",
-    "slow_first_token",
-    "disconnect",
-    "malformed_chunk",
-    "stall",
-    "error_frame",
-    "no_finish_reason",
-    "no_done",
-)
 
 
 class ConfigError(ValueError):
@@ -142,11 +132,10 @@ def _check(config: MockConfig) -> None:
     need(config.journal_size > 0, "journal_size", "must be positive")
     need(bool(config.models), "models", "the model table is empty")
     for fault in config.faults:
-        need(
-            fault in FAULT_NAMES or (fault.isdigit() and 400 <= int(fault) <= 599),
-            "faults",
-            f"{fault!r} is neither an HTTP status nor one of {', '.join(FAULT_NAMES)}",
-        )
+        try:
+            check_fault_choice(fault)
+        except FaultError as exc:
+            need(False, "faults", str(exc))
     need(bool(config.key_prefixes) or bool(config.api_keys), "api_keys", "no key could ever be valid")
     need(config.log_level.lower() in LOG_LEVELS, "log_level", f"{config.log_level!r} is not one of {LOG_LEVELS}")
 

@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from mockserver.config import ConfigError, config_as_dict
 from mockserver.errors import FieldProblem, validation_body
-from mockserver.faults import FaultError
+from mockserver.faults import FaultError, fault_params_schema
 from mockserver.net import is_loopback
 from mockserver.requests_body import BodyError
 from mockserver.responses import error_response, json_response, new_request_id
@@ -48,10 +48,7 @@ FAULT_SCHEMA: dict[str, Any] = {
     "properties": {
         "fault": {"type": "string", "minLength": 1},
         "times": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
-        "status": {"type": "integer", "minimum": 400, "maximum": 599},
-        "retry_after": {"type": "integer", "minimum": 0, "maximum": 86400},
-        "after_chunks": {"type": "integer", "minimum": 0},
-        "ms": {"type": "number", "minimum": 0, "maximum": 600000},
+        **fault_params_schema(),
         "model": {"type": "string", "minLength": 1},
         "route": {"type": "string", "minLength": 1},
     },

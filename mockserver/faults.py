@@ -27,23 +27,58 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.config import FAULT_NAMES
-
 __all__ = [
+    "FAULT_NAMES",
+    "FAULT_PARAMS",
     "STREAM_FAULTS",
     "Fault",
     "FaultError",
     "FaultQueue",
+    "ParamBounds",
     "QueuedFault",
     "SeededFaults",
+    "check_fault_choice",
+    "fault_params_schema",
     "make_fault",
     "parse_fault",
 ]
 
-STREAM_FAULTS = frozenset(
-    {"slow_first_token", "disconnect", "malformed_chunk", "stall", "error_frame", "no_finish_reason", "no_done"}
+FAULT_NAMES: tuple[str, ...] = (
+    "http_error",
+    "latency",
+    "slow_first_token",
+    "disconnect",
+    "malformed_chunk",
+    "stall",
+    "error_frame",
+    "no_finish_reason",
+    "no_done",
 )
-_PARAMS = {"status", "retry_after", "ms", "after_chunks"}
+"""Every fault name, in the order of the table above."""
+STREAM_FAULTS = frozenset(FAULT_NAMES) - {"http_error", "latency"}
+"""Faults that act inside an SSE stream: they wait for a streaming request."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParamBounds:
+    """The type and inclusive range of one fault parameter."""
+
+    kind: type[int] | type[float]
+    low: int
+    high: int
+
+    def schema(self) -> dict[str, Any]:
+        """The parameter as a JSON Schema (for the control API's request bodies)."""
+        return {"type": "integer" if self.kind is int else "number", "minimum": self.low, "maximum": self.high}
+
+
+FAULT_PARAMS: dict[str, ParamBounds] = {
+    "status": ParamBounds(int, 400, 599),
+    "retry_after": ParamBounds(int, 0, 86400),
+    "ms": ParamBounds(float, 0, 600_000),
+    "after_chunks": ParamBounds(int, 0, 1_000_000),
+}
+"""Every fault parameter and its bounds: the one place they are written."""
 _RETRY_AFTER_DEFAULT = {429: 1, 503: 1}
 
 
@@ -80,41 +115,67 @@ class Fault:
 def make_fault(name: str, params: Mapping[str, Any] | None = None, source: str = "queue") -> Fault:
     """Build and check a :class:`Fault` from a name (or bare status) and parameters."""
     params = dict(params or {})
-    unknown = set(params) - _PARAMS
+    unknown = set(params) - FAULT_PARAMS.keys()
     if unknown:
-        raise FaultError(f"fault {name!r}: unknown parameter(s) {sorted(unknown)}; known: {sorted(_PARAMS)}")
+        raise FaultError(f"fault {name!r}: unknown parameter(s) {sorted(unknown)}; known: {sorted(FAULT_PARAMS)}")
     if name.isdigit():
         params.setdefault("status", int(name))
         name = "http_error"
     if name not in FAULT_NAMES:
         raise FaultError(f"unknown fault {name!r}; known: {', '.join(FAULT_NAMES)} or an HTTP status")
 
-    def number(key: str, kind: type, low: float, high: float) -> Any:
+    def number(key: str) -> Any:
         value = params.get(key)
         if value is None:
             return None
+        bounds = FAULT_PARAMS[key]
         try:
-            converted = kind(value)
+            converted = bounds.kind(value)
         except (TypeError, ValueError):
             raise FaultError(f"fault {name!r}: {key} must be a number, got {value!r}") from None
-        if isinstance(value, bool) or not low <= converted <= high:
-            raise FaultError(f"fault {name!r}: {key}={value!r} is outside {low:g}..{high:g}")
+        if isinstance(value, bool) or not bounds.low <= converted <= bounds.high:
+            raise FaultError(f"fault {name!r}: {key}={value!r} is outside {bounds.low:g}..{bounds.high:g}")
         return converted
 
-    status = number("status", int, 400, 599)
+    status = number("status")
     if name == "http_error" and status is None:
         raise FaultError("fault 'http_error' needs a status (400..599)")
-    retry_after = number("retry_after", int, 0, 86400)
+    retry_after = number("retry_after")
     if name == "http_error" and retry_after is None and status is not None:
         retry_after = _RETRY_AFTER_DEFAULT.get(status)
     return Fault(
         name=name,
         status=status,
         retry_after=retry_after,
-        ms=number("ms", float, 0, 600_000),
-        after_chunks=number("after_chunks", int, 0, 1_000_000),
+        ms=number("ms"),
+        after_chunks=number("after_chunks"),
         source=source,
     )
+
+
+def check_fault_choice(choice: str) -> None:
+    """Check one entry of the seeded generator's choices: a fault name or an HTTP error status.
+
+    Raises:
+        FaultError: ``choice`` is neither.
+
+    Example:
+        >>> check_fault_choice("503"), check_fault_choice("disconnect")
+        (None, None)
+        >>> check_fault_choice("600")
+        Traceback (most recent call last):
+        ...
+        mockserver.faults.FaultError: '600' is neither an HTTP status nor one of http_error, latency, ...
+    """
+    status = FAULT_PARAMS["status"]
+    if choice in FAULT_NAMES or (choice.isdigit() and status.low <= int(choice) <= status.high):
+        return
+    raise FaultError(f"{choice!r} is neither an HTTP status nor one of {', '.join(FAULT_NAMES)}")
+
+
+def fault_params_schema() -> dict[str, Any]:
+    """JSON Schema ``properties`` for the fault parameters, derived from :data:`FAULT_PARAMS`."""
+    return {key: bounds.schema() for key, bounds in FAULT_PARAMS.items()}
 
 
 def parse_fault(text: str, source: str = "header") -> Fault:
@@ -165,11 +226,6 @@ class FaultQueue:
             raise FaultError("times must be >= 1")
         with self._lock:
             self._entries.append(QueuedFault(fault, times, model, route))
-
-    def take(self, model: str, route: str, stream: bool) -> Fault | None:
-        """The fault for this request, if one is queued for it (used up at once)."""
-        entry = self.peek(model, route, stream)
-        return entry.fault if entry is not None and self.commit(entry) else None
 
     def peek(self, model: str, route: str, stream: bool) -> QueuedFault | None:
         """The queue entry this request would use, without using it (see :meth:`commit`)."""

@@ -6,8 +6,16 @@ import pytest
 from starlette.testclient import TestClient
 from state_helpers import CHAT, chat_body, check_response, headers, new_mock
 
-from mockserver.config import FAULT_NAMES
-from mockserver.faults import STREAM_FAULTS, Fault, FaultError, FaultQueue, SeededFaults, make_fault, parse_fault
+from mockserver.faults import (
+    FAULT_NAMES,
+    STREAM_FAULTS,
+    Fault,
+    FaultError,
+    FaultQueue,
+    SeededFaults,
+    make_fault,
+    parse_fault,
+)
 
 
 @pytest.mark.parametrize(
@@ -62,11 +70,17 @@ def test_every_documented_fault_name_is_known_and_stream_faults_are_marked() -> 
     assert all(make_fault(name).stream_only for name in STREAM_FAULTS)
 
 
+def take(queue: FaultQueue, model: str, route: str, stream: bool) -> Fault | None:
+    """Use the queued fault this request would get, as the chat pipeline does (peek, then commit)."""
+    entry = queue.peek(model, route, stream)
+    return entry.fault if entry is not None and queue.commit(entry) else None
+
+
 def test_queue_serves_faults_in_order_and_counts_down() -> None:
     queue = FaultQueue()
     queue.push(make_fault("500"), times=2)
     queue.push(make_fault("503"))
-    taken = [queue.take("m", "/r", stream=False) for _ in range(4)]
+    taken = [take(queue, "m", "/r", stream=False) for _ in range(4)]
     assert [f.status if f else None for f in taken] == [500, 500, 503, None]
     assert queue.pending() == []
 
@@ -76,11 +90,11 @@ def test_queue_filters_by_model_route_and_streaming() -> None:
     queue.push(make_fault("disconnect"))
     queue.push(make_fault("429"), model="gpt-4o")
     queue.push(make_fault("500"), route="/v1/chat/completions")
-    assert queue.take("claude", "/api/v1/chat/completions", stream=False) is None
+    assert take(queue, "claude", "/api/v1/chat/completions", stream=False) is None
     assert queue.pending()[0] == {"fault": "disconnect", "remaining": 1, "model": None, "route": None}
-    assert queue.take("claude", "/v1/chat/completions", stream=False).status == 500  # type: ignore[union-attr]
-    assert queue.take("gpt-4o", "/api/v1/chat/completions", stream=True).name == "disconnect"  # type: ignore[union-attr]
-    assert queue.take("gpt-4o", "/api/v1/chat/completions", stream=False).status == 429  # type: ignore[union-attr]
+    assert take(queue, "claude", "/v1/chat/completions", stream=False).status == 500  # type: ignore[union-attr]
+    assert take(queue, "gpt-4o", "/api/v1/chat/completions", stream=True).name == "disconnect"  # type: ignore[union-attr]
+    assert take(queue, "gpt-4o", "/api/v1/chat/completions", stream=False).status == 429  # type: ignore[union-attr]
     assert queue.pending() == []
 
 
@@ -90,7 +104,7 @@ def test_queue_refuses_zero_times_and_clears() -> None:
         queue.push(make_fault("500"), times=0)
     queue.push(make_fault("500"), times=3)
     queue.clear()
-    assert queue.take("m", "/r", stream=False) is None
+    assert take(queue, "m", "/r", stream=False) is None
 
 
 def test_seeded_faults_rate_zero_and_one() -> None:
