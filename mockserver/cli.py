@@ -79,7 +79,7 @@ def serve(config: MockConfig) -> int:
     import uvicorn
 
     from mockserver.app import AINativeMock
-    from mockserver.server import listening_socket, uvicorn_config
+    from mockserver.server import listening_socket, serving_stack, uvicorn_config
 
     mock = AINativeMock(config)
     try:
@@ -92,14 +92,20 @@ def serve(config: MockConfig) -> int:
     shown = "127.0.0.1" if config.host in ("0.0.0.0", "::") else host
     base = f"http://{shown}:{port}"
     control = "on" if (config.admin_token or is_loopback(config.host)) else "off (set --admin-token)"
+    uv_config = uvicorn_config(mock.app, config.host, port, config.log_level)
+    loop, http = serving_stack(uv_config)
+    fast = (
+        "" if (loop, http) == ("uvloop", "httptools") else "   (pip install 'uvicorn[standard]' for uvloop + httptools)"
+    )
     sys.stdout.write(
         f"AINative mock server listening on {base}\n"
         f'  OpenAI-style base URL: {base}/api/v1   (e.g. OpenAI(base_url="{base}/api/v1", api_key="ak_your_key"))\n'
         f"  seed: {config.seed}   credits per key: {config.credits}   error style: {config.error_style}\n"
         f"  control API: {base}/_mock/ ({control})   contract: {base}/openapi.json\n"
+        f"  event loop: {loop}   HTTP parser: {http}{fast}\n"
     )
     sys.stdout.flush()
-    server = uvicorn.Server(uvicorn_config(mock.app, config.host, port, config.log_level))
+    server = uvicorn.Server(uv_config)
     server.run(sockets=[sock])
     return 0
 

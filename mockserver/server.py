@@ -11,7 +11,7 @@ from types import TracebackType
 import uvicorn
 from starlette.types import ASGIApp
 
-__all__ = ["ServerThread", "listening_socket", "uvicorn_config"]
+__all__ = ["ServerThread", "listening_socket", "serving_stack", "uvicorn_config"]
 
 
 class _DropPlannedDisconnects(logging.Filter):
@@ -53,6 +53,29 @@ def uvicorn_config(app: ASGIApp, host: str, port: int, log_level: str = "warning
         timeout_graceful_shutdown=1,
         h11_max_incomplete_event_size=64 * 1024,
     )
+
+
+def serving_stack(config: uvicorn.Config) -> tuple[str, str]:
+    """The event loop and HTTP parser uvicorn runs with ``config``, e.g. ``("uvloop", "httptools")``.
+
+    With ``"auto"`` (the default) uvicorn takes uvloop and httptools when they import (they come
+    with ``uvicorn[standard]``, a dependency of this package), else asyncio and h11.
+    """
+    loop = config.loop if isinstance(config.loop, str) else getattr(config.loop, "__name__", "custom")
+    if loop == "auto":
+        loop = "uvloop" if _imports("uvloop") else "asyncio"
+    http = config.http if isinstance(config.http, str) else config.http.__name__
+    if http == "auto":
+        http = "httptools" if _imports("httptools") else "h11"
+    return loop, http
+
+
+def _imports(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
 
 
 class ServerThread:
