@@ -1,4 +1,4 @@
-"""The ``ainative-mock`` command line: ``serve`` the mock, ``check`` a server against the contract."""
+"""The ``ainative-mock`` command line: ``serve`` the mock, ``check`` a server, ``proxy`` the real API, ``drift``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 
 from contracts.conformance.cli import build_parser as build_check_parser
 from contracts.conformance.cli import run_command
+from mockserver import drift as drift_command
+from mockserver import proxy as proxy_command
 from mockserver.config import CLI_ALIASES, ENV_PREFIX, OPTIONS, ConfigError, MockConfig, load_config
 from mockserver.net import is_loopback
 
@@ -71,6 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     build_check_parser(check)
+    proxy = commands.add_parser(
+        "proxy",
+        help="forward to the real API, validate every exchange against the contract, record cassettes",
+        description="A validation proxy: forwards unchanged, streams unbuffered, reports contract violations.",
+    )
+    proxy_command.build_parser(proxy)
+    drift = commands.add_parser(
+        "drift",
+        help="report where recorded cassettes disagree with the contract (exit 1 on drift)",
+        description="Read a cassette directory and group where the recorded traffic disagrees with the contract.",
+    )
+    drift_command.build_parser(drift)
     return parser
 
 
@@ -119,6 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "check":
         return run_command(args)
+    if args.command == "proxy":
+        return proxy_command.run_command(args)
+    if args.command == "drift":
+        return drift_command.run_command(args)
     cli_values = {option.name: getattr(args, option.name) for option in OPTIONS if option.cli}
     try:
         config = load_config(cli_values, config_file=args.config)

@@ -1,0 +1,615 @@
+"""The validation proxy: forward to a real upstream, pass answers through untouched, judge them, record them.
+
+``ainative-mock proxy --upstream URL`` runs :class:`ValidationProxy` under uvicorn. Every request
+goes to the upstream as it came (method, path, query, headers including credentials, body);
+every answer comes back as the upstream sent it. A server-sent event stream is forwarded chunk
+by chunk as it arrives, never buffered. Each exchange is judged with the clauses of
+``ainative-mock check`` (:func:`contracts.conformance.traffic.judge_exchange`); violations are
+logged, counted in ``x-contract-violations`` (non-streamed answers), listed at
+``GET /_proxy/violations`` and written to a report at exit. With a record directory each
+exchange becomes a cassette (:mod:`mockserver.cassettes`), scrubbed of secrets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import codecs
+import contextlib
+import json
+import logging
+import re
+import signal
+import threading
+import time
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import httpx
+from starlette.types import Message, Receive, Scope, Send
+
+from contracts.conformance.clauses import CLAUSES
+from contracts.conformance.report import ClauseResult, Report, to_junit_xml
+from contracts.conformance.traffic import REQUEST_SCHEMA_CLAUSE, judge_exchange
+from mockserver.cassettes import (
+    RECORDED_HEADERS,
+    Cassette,
+    CassetteRequest,
+    CassetteResponse,
+    RecordedEvent,
+    Scrubber,
+    credential_literals,
+)
+
+__all__ = [
+    "VIOLATIONS_ROUTE",
+    "ProxyReport",
+    "ValidationProxy",
+    "Violation",
+    "build_parser",
+    "proxy_uvicorn_config",
+    "run_command",
+    "serve_proxy",
+]
+
+log = logging.getLogger("mockserver.proxy")
+
+VIOLATIONS_ROUTE = "/_proxy/violations"
+MAX_JUDGED_BYTES = 4_000_000
+"""Answers longer than this are forwarded but not judged or recorded."""
+
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One contract clause broken by one exchange (secrets already scrubbed).
+
+    Attributes:
+        clause: the clause id.
+        method: the request method.
+        path: the request path.
+        status: the upstream's status.
+        request_id: the upstream's ``x-request-id`` (else the client's, else the proxy's number).
+        evidence: what was wrong.
+    """
+
+    clause: str
+    method: str
+    path: str
+    status: int
+    request_id: str
+    evidence: str
+
+    def line(self) -> str:
+        """The log line: clause, path, request id, evidence."""
+        return (
+            f"contract violation: clause={self.clause} path={self.method} {self.path} "
+            f"status={self.status} request_id={self.request_id}: {self.evidence}"
+        )
+
+
+@dataclass
+class ProxyReport:
+    """What the proxy saw: exchanges judged, violations, clauses exercised."""
+
+    upstream: str
+    exchanges: int = 0
+    violations: list[Violation] = field(default_factory=list)
+    judged: dict[str, int] = field(default_factory=dict)  # clause -> exchanges it applied to (approx.)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report (also what ``GET /_proxy/violations`` answers)."""
+        by_clause: dict[str, int] = {}
+        for v in self.violations:
+            by_clause[v.clause] = by_clause.get(v.clause, 0) + 1
+        return {
+            "upstream": self.upstream,
+            "exchanges": self.exchanges,
+            "count": len(self.violations),
+            "by_clause": dict(sorted(by_clause.items())),
+            "violations": [asdict(v) for v in self.violations],
+        }
+
+    def to_report(self) -> Report:
+        """The violations as a conformance :class:`Report` (one result per clause, for JUnit)."""
+        results = []
+        descriptions = {c.id: c.description for c in CLAUSES.values()}
+        descriptions[REQUEST_SCHEMA_CLAUSE] = "Every chat request body matches chat-request"
+        for clause_id, description in descriptions.items():
+            found = [v for v in self.violations if v.clause == clause_id]
+            if found:
+                evidence = "\n".join(
+                    f"{v.method} {v.path} -> {v.status} (request id {v.request_id}): {v.evidence}" for v in found
+                )
+                results.append(ClauseResult(clause_id, description, "failed", f"{len(found)} violation(s)\n{evidence}"))
+            else:
+                results.append(
+                    ClauseResult(clause_id, description, "passed", f"no violation in {self.exchanges} exchange(s)")
+                )
+        return Report(self.upstream, "(proxied traffic)", 0, self.exchanges, tuple(results))
+
+    def write(self, path: Path) -> None:
+        """Write the report: JUnit XML when ``path`` ends in ``.xml``, JSON otherwise."""
+        if path.suffix.lower() == ".xml":
+            text = to_junit_xml(self.to_report(), suite_name="ainative-proxy")
+        else:
+            text = json.dumps(self.to_dict(), indent=2) + "\n"
+        path.write_text(text, encoding="utf-8")
+
+
+class _Decoder:
+    """Decode a content-encoded body for judging (the client still gets the raw bytes)."""
+
+    def __init__(self, encoding: str) -> None:
+        encoding = encoding.strip().lower()
+        self.ok = encoding in ("", "identity", "gzip", "deflate", "x-gzip")
+        wbits = 16 + zlib.MAX_WBITS if "gzip" in encoding else zlib.MAX_WBITS
+        self._zlib = zlib.decompressobj(wbits) if encoding in ("gzip", "x-gzip", "deflate") else None
+
+    def feed(self, chunk: bytes) -> bytes:
+        if not self.ok:
+            return b""
+        if self._zlib is None:
+            return chunk
+        try:
+            return self._zlib.decompress(chunk)
+        except zlib.error:
+            self.ok = False
+            return b""
+
+
+class _EventClock:
+    """Split a decoded SSE byte stream into events, stamping each with its delay since the previous one."""
+
+    def __init__(self, started: float) -> None:
+        self._last = started
+        self._buffer = ""
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.events: list[RecordedEvent] = []
+
+    def feed(self, chunk: bytes, now: float) -> None:
+        self._buffer += self._decoder.decode(chunk).replace("\r\n", "\n").replace("\r", "\n")
+        while "\n\n" in self._buffer:
+            block, self._buffer = self._buffer.split("\n\n", 1)
+            data: list[str] = []
+            name = ""
+            for line in block.split("\n"):
+                if line.startswith(":") or not line:
+                    continue
+                key, _, value = line.partition(":")
+                value = value.removeprefix(" ")
+                if key == "data":
+                    data.append(value)
+                elif key == "event":
+                    name = value
+            if data:
+                self.events.append(RecordedEvent("\n".join(data), (now - self._last) * 1000, name))
+                self._last = now
+
+
+class ValidationProxy:
+    """ASGI app forwarding every request to ``upstream`` and judging every answer.
+
+    Args:
+        upstream: base URL of the real server, e.g. ``https://api.ainative.studio``.
+        record: directory to write one cassette per exchange into (None: no recording).
+        scrub: extra regular expressions whose matches never reach a cassette, log or report.
+        timeout: seconds to wait for the upstream to connect and for each read.
+
+    Example:
+        >>> proxy = ValidationProxy("http://127.0.0.1:8000")
+        >>> proxy.report.to_dict()["count"]
+        0
+    """
+
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        record: Path | None = None,
+        scrub: Sequence[str] = (),
+        timeout: float = 300.0,
+    ) -> None:
+        if not upstream.startswith(("http://", "https://")):
+            raise ValueError(f"upstream must start with http:// or https://, got {upstream!r}")
+        self.upstream = upstream.rstrip("/")
+        self.record = record
+        self.scrubber = Scrubber(scrub)
+        self.timeout = timeout
+        self.report = ProxyReport(self.upstream)
+        self.recorded: list[Path] = []
+        self._lock = threading.Lock()
+        self._numbers = count(1)
+        self._clients: dict[int, httpx.AsyncClient] = {}
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _client(self) -> httpx.AsyncClient:
+        loop = id(asyncio.get_running_loop())
+        client = self._clients.get(loop)
+        if client is None:
+            timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0))
+            limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+            client = httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False, trust_env=False)
+            self._clients[loop] = client
+        return client
+
+    async def aclose(self) -> None:
+        """Close the upstream connection pool of the running event loop."""
+        client = self._clients.pop(id(asyncio.get_running_loop()), None)
+        if client is not None:
+            await client.aclose()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        if scope["path"] == VIOLATIONS_ROUTE and scope["method"] == "GET":
+            await self._send_json(send, 200, self.violations_document())
+            return
+        await self._forward(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def violations_document(self) -> dict[str, Any]:
+        """What ``GET /_proxy/violations`` answers."""
+        with self._lock:
+            return self.report.to_dict()
+
+    @staticmethod
+    async def _send_json(send: Send, status: int, payload: Any, headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
+        body = json.dumps(payload).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    *headers,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    # -- forwarding -------------------------------------------------------------------------
+    async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = await _read_body(receive)
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        query = scope.get("query_string") or b""
+        url = self.upstream + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+        headers = [
+            (k, v)
+            for k, v in scope["headers"]
+            if k.decode("latin-1").lower() not in (*_HOP_BY_HOP, "host", "content-length")
+        ]
+        incoming = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        method = scope["method"]
+        client = self._client()
+        started = time.perf_counter()
+        try:
+            request = client.build_request(method, url, headers=headers, content=body)
+            upstream = await client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            message = f"proxy: the upstream did not answer: {type(exc).__name__}: {exc}"
+            log.warning(self.scrubber.scrub(message))
+            await self._send_json(
+                send, 502, {"error": {"message": message, "type": "proxy_error", "code": "upstream_unreachable"}}
+            )
+            return
+        try:
+            out_headers = [(k, v) for k, v in upstream.headers.raw if k.decode("latin-1").lower() not in _HOP_BY_HOP]
+            content_type = upstream.headers.get("content-type", "")
+            decoder = _Decoder(upstream.headers.get("content-encoding", ""))
+            if content_type.split(";")[0].strip().lower() == "text/event-stream":
+                await self._pass_stream(send, upstream, out_headers, decoder, scope, incoming, body, started)
+            else:
+                await self._pass_whole(send, upstream, out_headers, decoder, scope, incoming, body)
+        finally:
+            await upstream.aclose()
+
+    async def _pass_whole(
+        self,
+        send: Send,
+        upstream: httpx.Response,
+        headers: list[tuple[bytes, bytes]],
+        decoder: _Decoder,
+        scope: Scope,
+        incoming: dict[str, str],
+        request_body: bytes,
+    ) -> None:
+        raw = bytearray()
+        try:
+            async for chunk in upstream.aiter_raw():
+                raw.extend(chunk)
+        except httpx.HTTPError as exc:
+            message = f"proxy: the upstream broke off its answer: {type(exc).__name__}: {exc}"
+            await self._send_json(
+                send, 502, {"error": {"message": message, "type": "proxy_error", "code": "upstream_broke_off"}}
+            )
+            return
+        decoded = decoder.feed(bytes(raw)) if decoder.ok else b""
+        violations = self._judge(scope, incoming, request_body, upstream, decoded if decoder.ok else None, None)
+        headers = [*headers, (b"x-contract-violations", str(len(violations)).encode())]
+        await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
+        await send({"type": "http.response.body", "body": bytes(raw)})
+
+    async def _pass_stream(
+        self,
+        send: Send,
+        upstream: httpx.Response,
+        headers: list[tuple[bytes, bytes]],
+        decoder: _Decoder,
+        scope: Scope,
+        incoming: dict[str, str],
+        request_body: bytes,
+        started: float,
+    ) -> None:
+        await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
+        decoded = bytearray()
+        clock = _EventClock(started)
+        complete = True
+        client_gone = False
+        try:
+            async for chunk in upstream.aiter_raw():
+                now = time.perf_counter()
+                try:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                except OSError:
+                    client_gone = True
+                    break
+                if decoder.ok and len(decoded) < MAX_JUDGED_BYTES:
+                    piece = decoder.feed(chunk)
+                    decoded.extend(piece)
+                    clock.feed(piece, now)
+        except httpx.HTTPError as exc:
+            complete = False
+            log.warning(self.scrubber.scrub(f"proxy: the upstream broke off a stream: {type(exc).__name__}: {exc}"))
+        # A cut stream is not the upstream's answer: neither judged nor recorded. A whole one is judged
+        # (and recorded) before the end of the body goes out, so a client that saw the end sees the cassette.
+        if not client_gone and complete and decoder.ok and len(decoded) < MAX_JUDGED_BYTES:
+            self._judge(scope, incoming, request_body, upstream, bytes(decoded), tuple(clock.events))
+        if not client_gone:
+            with contextlib.suppress(OSError):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    # -- judging and recording --------------------------------------------------------------
+    def _judge(
+        self,
+        scope: Scope,
+        incoming: dict[str, str],
+        request_body: bytes,
+        upstream: httpx.Response,
+        body: bytes | None,
+        events: tuple[RecordedEvent, ...] | None,
+    ) -> list[Violation]:
+        number = next(self._numbers)
+        request_id = upstream.headers.get("x-request-id") or incoming.get("x-request-id") or f"proxy-{number}"
+        scrubber = self.scrubber.with_literals(credential_literals(incoming))
+        method, path = scope["method"], scope["path"]
+        violations: list[Violation] = []
+        if body is not None:
+            findings = judge_exchange(method, path, request_body, upstream.status_code, upstream.headers, body)
+            violations = [
+                Violation(
+                    f.clause, method, path, upstream.status_code, scrubber.scrub(request_id), scrubber.scrub(f.evidence)
+                )
+                for f in findings
+            ]
+        for violation in violations:
+            log.warning(violation.line())
+        with self._lock:
+            self.report.exchanges += 1
+            self.report.violations.extend(violations)
+        if self.record is not None and body is not None:
+            self._record(scrubber, method, path, request_body, upstream, body, events)
+        return violations
+
+    def _record(
+        self,
+        scrubber: Scrubber,
+        method: str,
+        path: str,
+        request_body: bytes,
+        upstream: httpx.Response,
+        body: bytes,
+        events: tuple[RecordedEvent, ...] | None,
+    ) -> None:
+        assert self.record is not None
+        try:
+            parsed: Any = json.loads(request_body) if request_body else None
+        except ValueError:
+            parsed = request_body.decode("utf-8", errors="replace")
+        headers = {k.lower(): scrubber.scrub(v) for k, v in upstream.headers.items() if k.lower() in RECORDED_HEADERS}
+        if events is not None:
+            events = tuple(RecordedEvent(_scrub_text(scrubber, e.data), e.delay_ms, e.event) for e in events)
+            response = CassetteResponse(upstream.status_code, headers, b"", events)
+        else:
+            text = _scrub_text(scrubber, body.decode("utf-8", errors="replace"))
+            response = CassetteResponse(upstream.status_code, headers, text.encode("utf-8"))
+        request = CassetteRequest(method, path, scrubber.scrub_value(parsed))
+        try:
+            written = Cassette(request, response).write(self.record)
+        except OSError as exc:
+            log.error("proxy: cannot write a cassette into %s: %s", self.record, exc)
+            return
+        with self._lock:
+            self.recorded.append(written)
+
+
+def _scrub_text(scrubber: Scrubber, text: str) -> str:
+    """Scrub ``text``; JSON text is scrubbed value by value so it stays JSON (and unchanged if clean)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return scrubber.scrub(text)
+    clean = scrubber.scrub_value(value)
+    if clean == value:
+        return text
+    return json.dumps(clean, ensure_ascii=False, separators=(",", ":"))
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def serve_proxy(
+    upstream: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    record: Path | None = None,
+    report: Path | None = None,
+    scrub: Sequence[str] = (),
+    log_level: str = "info",
+) -> int:
+    """Run the proxy in the foreground until interrupted; write ``report`` at exit. Returns the exit status."""
+    import sys
+
+    import uvicorn
+
+    from mockserver.server import listening_socket
+
+    proxy = ValidationProxy(upstream, record=record, scrub=scrub)
+    try:
+        sock = listening_socket(host, port)
+    except OSError as exc:
+        sys.stderr.write(f"ainative-mock proxy: cannot bind {host}:{port}: {exc.strerror}\n")
+        return 1
+    sock.listen(2048)  # accept connections (queued) from the moment the address is printed
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    sys.stdout.write(
+        f"AINative validation proxy listening on http://{shown}:{bound} -> {proxy.upstream}\n"
+        f"  violations: http://{shown}:{bound}{VIOLATIONS_ROUTE}"
+        + (f"   recording into {record}" if record else "")
+        + (f"   report at exit: {report}" if report else "")
+        + "\n"
+    )
+    sys.stdout.flush()
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    server = uvicorn.Server(proxy_uvicorn_config(proxy, host, bound, log_level))
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # uvicorn re-raises it after a graceful shutdown
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # Ctrl-C or SIGTERM: a normal end of a proxy session
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        written = _write_report(proxy, report)
+    return 0 if written else 1
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _write_report(proxy: ValidationProxy, report: Path | None) -> bool:
+    if report is None:
+        return True
+    try:
+        proxy.report.write(report)
+    except OSError as exc:
+        import sys
+
+        sys.stderr.write(f"ainative-mock proxy: cannot write the report {report}: {exc}\n")
+        return False
+    return True
+
+
+def proxy_uvicorn_config(proxy: ValidationProxy, host: str, port: int, log_level: str = "warning") -> Any:
+    """uvicorn settings of the proxy: no ``server``/``date`` headers of its own, lifespan on (closes the pool)."""
+    import uvicorn
+
+    return uvicorn.Config(
+        proxy,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="on",
+        access_log=False,
+        server_header=False,
+        date_header=False,
+        timeout_graceful_shutdown=1,
+    )
+
+
+def _regex(text: str) -> str:
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(f"not a regular expression: {text!r} ({exc})") from None
+    return text
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """Add the ``proxy`` options to ``parser`` (or a new parser) and return it."""
+    parser = parser or argparse.ArgumentParser(prog="ainative-mock proxy")
+    parser.add_argument(
+        "--upstream", required=True, metavar="URL", help="the real API, e.g. https://api.ainative.studio"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port to bind; 0 picks a free one (default 8080)")
+    parser.add_argument("--record", type=Path, metavar="DIR", help="write one cassette per exchange into DIR")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE",
+        help="write the violations at exit: JUnit XML if FILE ends in .xml, else JSON",
+    )
+    parser.add_argument(
+        "--scrub", type=_regex, action="append", default=[], metavar="REGEX",
+        help="also remove matches of REGEX from cassettes, logs and reports (repeatable); keys, JWTs, "
+        "Authorization and cookies are always removed",
+    )  # fmt: skip
+    parser.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    return parser
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run ``proxy`` for parsed ``args``; returns the exit status."""
+    import sys
+
+    if not str(args.upstream).startswith(("http://", "https://")):
+        sys.stderr.write(
+            f"ainative-mock proxy: --upstream must start with http:// or https://, got {args.upstream!r}\n"
+        )
+        return 2
+    return serve_proxy(
+        args.upstream, host=args.host, port=args.port, record=args.record, report=args.report,
+        scrub=args.scrub, log_level=args.log_level,
+    )  # fmt: skip
