@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from typing import Any
 
 from starlette.applications import Starlette
@@ -60,8 +61,7 @@ class AINativeMock:
     """
 
     def __init__(self, config: MockConfig | None = None) -> None:
-        self.config = config or MockConfig()
-        self.state = MockState(self.config)
+        self.state = MockState(config or MockConfig())
         self.chat = ChatEndpoint(self.state)
         self.app = Starlette(
             routes=self._routes(),
@@ -69,7 +69,7 @@ class AINativeMock:
                 Middleware(
                     MockCORSMiddleware,
                     error_style=lambda: self.state.config.error_style,
-                    allow_origins=list(self.config.cors_origins),
+                    allow_origins=list(self.startup_config.cors_origins),
                     expose_headers=EXPOSED_HEADERS,
                 )
             ],
@@ -78,6 +78,21 @@ class AINativeMock:
         self.app.state.mock = self
         self._openapi = json.dumps(self._openapi_document(), separators=(",", ":")).encode()
 
+    @property
+    def startup_config(self) -> MockConfig:
+        """The settings the mock started with (the running ones are ``state.config``)."""
+        return self.state.startup_config
+
+    @property
+    def config(self) -> MockConfig:
+        """Deprecated: the startup settings; use :attr:`startup_config` (or ``state.config`` for the running ones)."""
+        warnings.warn(
+            "AINativeMock.config is deprecated: use startup_config (or state.config for the running settings)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.startup_config
+
     def _routes(self) -> list[BaseRoute]:
         routes: list[BaseRoute] = [Route(path, self.chat, methods=["POST"]) for path in CHAT_ROUTES]
         routes += [Route(path, self.balance, methods=["GET"]) for path in BALANCE_ROUTES]
@@ -85,7 +100,7 @@ class AINativeMock:
         routes += [
             Route("/health", self.health, methods=["GET"]),
             Route("/openapi.json", self.openapi, methods=["GET"]),
-            *control_routes(self),
+            *control_routes(self.state),
         ]
         return routes
 

@@ -12,7 +12,7 @@ from starlette.types import Receive
 import contracts
 from mockserver.errors import FieldProblem
 
-__all__ = ["BodyError", "read_json_body"]
+__all__ = ["BodyError", "read_json", "read_json_body"]
 
 _TYPE_NAMES = {
     "required": "missing",
@@ -103,16 +103,22 @@ async def _read_limited(receive: Receive, headers: Mapping[str, str], limit: int
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-async def read_json_body(receive: Receive, headers: Mapping[str, str], limit: int, schema: str) -> dict[str, Any]:
-    """Read the body (at most ``limit`` bytes), parse JSON, and validate it against ``schema``.
+async def read_json(receive: Receive, headers: Mapping[str, str], limit: int, *, empty: Any = None) -> Any:
+    """Read the body (at most ``limit`` bytes) and parse it as JSON.
 
     A missing content type is read as JSON (as FastAPI does); any other non-JSON type gets 415.
+    An empty body is ``empty`` when that is given, else a 422.
+
+    Raises:
+        BodyError: 400 (client gone), 413 (too large), 415 (not JSON) or 422 (not usable JSON).
     """
     content_type = headers.get("content-type", "")
     media = content_type.split(";", 1)[0].strip().lower()
     if media and media != "application/json" and not media.endswith("+json"):
         raise BodyError(415, f"Content-Type {media!r} is not supported; send application/json")
     raw = await _read_limited(receive, headers, limit)
+    if empty is not None and not raw.strip():
+        return empty
     try:
         body = _DECODER.decode(raw.decode("utf-8"))
     except RecursionError:
@@ -132,6 +138,12 @@ async def read_json_body(receive: Receive, headers: Mapping[str, str], limit: in
     if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _depth_exceeds(body, MAX_DEPTH):
         message = f"JSON is nested more than {MAX_DEPTH} levels deep"
         raise BodyError(422, message, [FieldProblem(("body",), message, "json_invalid")])
+    return body
+
+
+async def read_json_body(receive: Receive, headers: Mapping[str, str], limit: int, schema: str) -> dict[str, Any]:
+    """Read the body as :func:`read_json` does and validate it against the contract's ``schema``."""
+    body = await read_json(receive, headers, limit)
     if not contracts.is_valid(schema, body):
         problems = [
             FieldProblem(

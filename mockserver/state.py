@@ -47,10 +47,15 @@ RUNTIME_SETTINGS = frozenset(
 
 
 class MockState:
-    """The mutable state of one mock: ledger, limits, faults, scripted replies, outages, journal."""
+    """The mutable state of one mock: ledger, limits, faults, scripted replies, outages, journal.
+
+    It owns the mock's settings: ``startup_config`` is what the mock was started with (settings
+    such as ``host``, ``admin_token`` and ``cors_origins`` are read from it only, and :meth:`reset`
+    returns to it); ``config`` is the running config, which :meth:`update_config` changes.
+    """
 
     def __init__(self, config: MockConfig) -> None:
-        self._initial = config
+        self.startup_config = config
         self._lock = threading.Lock()
         self.config = config
         self.ledger = Ledger(config.credits, config.plan)
@@ -85,13 +90,13 @@ class MockState:
     def reset(self) -> None:
         """Back to the starting config: ledger, limits, queued faults and replies, outages, journal."""
         with self._lock:
-            self.config = self._initial
-            self.ledger.reset(self._initial.credits, self._initial.plan)
+            self.config = self.startup_config
+            self.ledger.reset(self.startup_config.credits, self.startup_config.plan)
             self.limiter.reset()
             self.fault_queue.clear()
-            self.seeded.configure(self._initial.seed, self._initial.fault_rate, self._initial.faults)
+            self.seeded.configure(self.startup_config.seed, self.startup_config.fault_rate, self.startup_config.faults)
             self.scripted.clear()
-            self.unavailable = set(self._initial.unavailable_models)
+            self.unavailable = set(self.startup_config.unavailable_models)
             self.journal.clear()
 
     # -- control operations ----------------------------------------------------------------

@@ -246,3 +246,40 @@ def test_admin_token_is_required_when_set(method: str, path: str, body: Any, hos
     assert ok.status_code in (200, 201), ok.text
     ok = client.request(method, path, json=body, headers={"X-Admin-Token": "s3cret-token"})
     assert ok.status_code in (200, 201), ok.text
+
+
+def test_control_bodies_share_the_chat_size_limit_and_content_type_rule() -> None:
+    mock = new_mock(max_body_bytes=64)
+    client = TestClient(mock.app)
+    too_large = client.post("/_mock/replies", json={"text": "x" * 100})
+    assert "64-byte limit" in error_json(too_large, 413)["detail"]
+    form = client.post(
+        "/_mock/faults", content=b"fault=500", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert "application/json" in error_json(form, 415)["detail"]
+    assert mock.state.pending() == {"replies": [], "faults": []}
+    assert client.post("/_mock/reset").status_code == 200  # an empty body still means {}
+
+
+def test_control_resources_list_exactly_the_routes_and_openapi_operations() -> None:
+    from mockserver.control import RESOURCES, control_openapi_paths
+
+    paths = control_openapi_paths()
+    served = {(method, path.replace("{key}", KEY)) for method, path, _ in ROUTES}
+    documented = {
+        (verb.upper(), path.replace("{key}", KEY))
+        for path, item in paths.items()
+        for verb in item
+        if verb != "parameters"
+    }
+    assert documented == served
+    assert [resource.path for resource in RESOURCES] == list(paths)
+
+
+def test_startup_config_is_kept_apart_from_the_running_config(mock: AINativeMock) -> None:
+    mock.state.update_config({"rpm": 5})
+    assert (mock.startup_config.rpm, mock.state.config.rpm) == (0, 5)
+    with pytest.warns(DeprecationWarning, match="startup_config"):
+        assert mock.config is mock.startup_config
+    mock.state.reset()
+    assert mock.state.config is mock.startup_config
