@@ -46,7 +46,7 @@ from mockserver.errors import validation_body
 from mockserver.faults import Fault, FaultError, QueuedFault, parse_fault
 from mockserver.journal import JournalEntry
 from mockserver.ledger import MICRO, Account, Reservation, micro
-from mockserver.models import ModelInfo
+from mockserver.models import ModelInfo, unknown_model_message
 from mockserver.replies import Reply, generate_reply, last_user_message, match_rule, truncate
 from mockserver.requests_body import BodyError, read_json_body
 from mockserver.responses import error_response, json_response, new_request_id
@@ -263,9 +263,9 @@ class ChatEndpoint:
         state = self.state
         model_id = call.model_id
         model = call.model = state.config.model(model_id)
-        if model is None:
-            status = state.config.unknown_model_status
-            return self.error(call, status, f"Model '{model_id}' is not available", "model_not_available")
+        if model is None:  # 404 by default: a typo must never look like an outage that SDKs retry
+            message = unknown_model_message(model_id, state.config.models)
+            return self.error(call, state.config.unknown_model_status, message, "model_not_found")
         if model_id in state.unavailable:
             return self.error(call, 503, f"Model '{model_id}' is temporarily unavailable", retry_after=1)
         assert call.account is not None

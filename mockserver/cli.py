@@ -12,7 +12,7 @@ from contracts.conformance.cli import build_parser as build_check_parser
 from contracts.conformance.cli import run_command
 from mockserver import drift as drift_command
 from mockserver import proxy as proxy_command
-from mockserver.config import CLI_ALIASES, ENV_PREFIX, OPTIONS, ConfigError, MockConfig, load_config
+from mockserver.config import CLI_ALIASES, ENV_PREFIX, OPTIONS, ConfigError, MockConfig, load_config, parse_bool
 from mockserver.net import is_loopback
 
 __all__ = ["build_parser", "main"]
@@ -49,6 +49,9 @@ def _add_serve_options(parser: argparse.ArgumentParser) -> None:
         }
         if option.is_list:
             kwargs["action"] = "append"
+        elif option.parse is parse_bool:  # a switch: --accept-any-model
+            kwargs.update(action="store_const", const="true")
+            del kwargs["metavar"]
         parser.add_argument(*flags, **kwargs)
 
 

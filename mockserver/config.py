@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.faults import FaultError, check_fault_choice
-from mockserver.models import DEFAULT_MODEL, DEFAULT_MODELS, ModelInfo, models_from_config
+from mockserver.models import DEFAULT_MODEL, DEFAULT_MODELS, ModelInfo, any_model, models_from_config
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -70,7 +70,8 @@ class MockConfig:
     # Requests and replies
     default_model: str = DEFAULT_MODEL
     default_max_tokens: int = 1024
-    unknown_model_status: int = 503
+    unknown_model_status: int = 404
+    accept_any_model: bool = False
     max_body_bytes: int = 1024 * 1024
     models: tuple[ModelInfo, ...] = DEFAULT_MODELS
     replies: tuple[ReplyRule, ...] = ()
@@ -102,11 +103,11 @@ class MockConfig:
         return dataclasses.replace(self, **changes)
 
     def model(self, model_id: str) -> ModelInfo | None:
-        """The model table entry for ``model_id``, or None."""
+        """The model table entry for ``model_id`` (any name under ``accept_any_model``), or None."""
         for info in self.models:
             if info.id == model_id:
                 return info
-        return None
+        return any_model(model_id) if self.accept_any_model else None
 
 
 def _check(config: MockConfig) -> None:
@@ -117,6 +118,7 @@ def _check(config: MockConfig) -> None:
     need(0 <= config.port <= 65535, "port", f"{config.port} is not a port number (0..65535; 0 picks a free port)")
     need(config.error_style in ERROR_STYLES, "error_style", f"{config.error_style!r} is not one of {ERROR_STYLES}")
     need(config.unknown_model_status in (400, 403, 404, 503), "unknown_model_status", "must be 400, 403, 404 or 503")
+    need(isinstance(config.accept_any_model, bool), "accept_any_model", "must be true or false")
     need(config.max_body_bytes > 0, "max_body_bytes", "must be positive")
     need(config.default_max_tokens > 0, "default_max_tokens", "must be positive")
     need(math.isfinite(config.ttft_ms) and 0 <= config.ttft_ms <= 600_000, "ttft_ms", "must be 0..600000")
@@ -138,6 +140,16 @@ def _check(config: MockConfig) -> None:
             need(False, "faults", str(exc))
     need(bool(config.key_prefixes) or bool(config.api_keys), "api_keys", "no key could ever be valid")
     need(config.log_level.lower() in LOG_LEVELS, "log_level", f"{config.log_level!r} is not one of {LOG_LEVELS}")
+
+
+def parse_bool(value: str) -> bool:
+    """A boolean setting: true/false, yes/no, on/off or 1/0 (any case)."""
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{value!r} is not a boolean (true/false)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,8 +190,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("default_model", str, f"model used when a request names none (default {DEFAULT_MODEL})", "MODEL"),
     Option("default_max_tokens", int, "max_tokens when a request sets none (default 1024)", "N"),
     Option(
-        "unknown_model_status", int, "status for a model not in the table: 503 (default), 404, 403 or 400", "STATUS"
+        "unknown_model_status", int, "status for a model not in the table: 404 (default), 400, 403 or 503", "STATUS"
     ),
+    Option("accept_any_model", parse_bool, "serve any model name (unknown ones at price 1, no plan gate)", "BOOL"),
     Option("max_body_bytes", int, "largest accepted request body; larger gets 413 (default 1048576)", "BYTES"),
     Option("ttft_ms", float, "streaming: milliseconds before the first content token (default 0)", "MS"),
     Option(
@@ -237,6 +250,8 @@ def _coerce(option: Option, value: Any, source: str) -> Any:
         if option.parse is float and isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
         if option.parse is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if option.parse is parse_bool and isinstance(value, bool):
             return value
         if option.parse is str and isinstance(value, str):
             return value

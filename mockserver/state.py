@@ -25,6 +25,7 @@ RUNTIME_SETTINGS = frozenset(
         "default_model",
         "default_max_tokens",
         "unknown_model_status",
+        "accept_any_model",
         "max_body_bytes",
         "ttft_ms",
         "tokens_per_second",

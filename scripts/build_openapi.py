@@ -46,7 +46,7 @@ ERRORS: dict[str, str] = {
     "401": "Missing, malformed or unknown API key or JWT.",
     "402": "Insufficient credits.",
     "403": "Model not available on the caller's plan.",
-    "404": "Unknown model (when the server is configured to answer 404 for it).",
+    "404": "Unknown model (code `model_not_found`; the mock's default for a name outside its table).",
     "413": "Request body too large.",
     "415": "Body sent with a content type other than JSON.",
     "422": "Request body failed validation; detail lists each bad field (FastAPI form).",

@@ -98,7 +98,7 @@ BAD: dict[str, Bad] = {
     "too-large-chunked": Bad(BIG, 413, says="limit", chunked=True),
     "text-plain": Bad(_json(BODY), 415, says="application/json", headers={**HEADERS, "Content-Type": "text/plain"}),
     "form": Bad(b"messages=hi", 415, headers={**HEADERS, "Content-Type": "application/x-www-form-urlencoded"}),
-    "unknown-model": Bad(_json({**BODY, "model": "gpt-99"}), 503, says="gpt-99"),
+    "unknown-model": Bad(_json({**BODY, "model": "gpt-99"}), 404, says="gpt-99"),
     "no-credentials": Bad(_json(BODY), 401, says="missing", headers={"Content-Type": "application/json"}),
     "basic-auth": Bad(_json(BODY), 401, says="bearer", headers=_bearer("x") | {"Authorization": "Basic dTpw"}),
     "anthropic-key": Bad(_json(BODY), 401, says="invalid", headers={**JSON_HEADERS, "X-API-Key": "sk-ant-api03-abc"}),
