@@ -8,12 +8,19 @@ Example:
 """
 
 from contracts.loaders import SCHEMA_BASE_URI, load_openapi, load_schema, openapi_bytes, schema_names
-from contracts.validation import ContractError, ContractViolation, errors_for, is_valid, validate, validator_for
+from contracts.validation import (
+    ContractViolation,
+    ContractViolationEntry,
+    errors_for,
+    is_valid,
+    validate,
+    validator_for,
+)
 
 __all__ = [
     "SCHEMA_BASE_URI",
-    "ContractError",
     "ContractViolation",
+    "ContractViolationEntry",
     "errors_for",
     "is_valid",
     "load_openapi",
@@ -23,3 +30,11 @@ __all__ = [
     "validate",
     "validator_for",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "ContractError":  # deprecated alias of ContractViolationEntry, kept for one release
+        from contracts import validation
+
+        return getattr(validation, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -14,12 +15,12 @@ from referencing import Registry, Resource
 
 from contracts.loaders import SCHEMA_BASE_URI, load_schema, schema_names
 
-__all__ = ["ContractError", "ContractViolation", "errors_for", "is_valid", "validate", "validator_for"]
+__all__ = ["ContractViolation", "ContractViolationEntry", "errors_for", "is_valid", "validate", "validator_for"]
 
 
 @dataclass(frozen=True, slots=True)
-class ContractError:
-    """One way an instance breaks a schema.
+class ContractViolationEntry:
+    """One way an instance breaks a schema: an entry of :attr:`ContractViolation.errors` (not an exception).
 
     Attributes:
         path: JSON path of the offending value, e.g. ``$.choices[0].finish_reason``.
@@ -40,7 +41,7 @@ class ContractError:
 class ContractViolation(ValueError):
     """Raised by :func:`validate` when an instance does not match its schema."""
 
-    def __init__(self, schema: str, errors: Sequence[ContractError]) -> None:
+    def __init__(self, schema: str, errors: Sequence[ContractViolationEntry]) -> None:
         self.schema = schema
         self.errors = tuple(errors)
         lines = "\n".join(f"  - {error.message}" for error in self.errors)
@@ -104,20 +105,20 @@ def _depth(error: ValidationError) -> int:
     return len(error.absolute_path) + (_missing_key(error) is not None)
 
 
-def _describe(error: ValidationError) -> ContractError:
+def _describe(error: ValidationError) -> ContractViolationEntry:
     path_parts: list[str | int] = list(error.absolute_path)
     missing = _missing_key(error)
     if missing is not None:
         path_parts.append(missing)
     path = json_path(path_parts)
-    return ContractError(
+    return ContractViolationEntry(
         path=path, message=f"{path}: {error.message}", keyword=str(error.validator), location=tuple(path_parts)
     )
 
 
-def errors_for(name: str, instance: Any) -> list[ContractError]:
+def errors_for(name: str, instance: Any) -> list[ContractViolationEntry]:
     """Every way ``instance`` breaks schema ``name`` (empty when it conforms), sorted by path."""
-    found: dict[tuple[str, str], ContractError] = {}
+    found: dict[tuple[str, str], ContractViolationEntry] = {}
     for error in validator_for(name).iter_errors(instance):
         for leaf in _leaves(error):
             described = _describe(leaf)
@@ -160,3 +161,14 @@ def validate(name: str, instance: Any) -> None:
     if is_valid(name, instance):
         return
     raise ContractViolation(name, errors_for(name, instance))
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ContractError":  # deprecated in 0.2: the entry was never an exception
+        warnings.warn(
+            "contracts.ContractError is deprecated; use contracts.ContractViolationEntry",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return ContractViolationEntry
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -41,6 +41,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from contracts.usage import make_usage
 from mockserver.auth import Authenticator, AuthError, Identity
 from mockserver.errors import validation_body
 from mockserver.faults import Fault, FaultError, QueuedFault, parse_fault
@@ -287,13 +288,8 @@ class ChatEndpoint:
             reply, cut = truncate(reply, int(max_tokens))  # JSON Schema counts 3.0 as an integer
             call.finish_reason = "length" if cut else "stop"
         call.reply = reply
-        prompt_count = prompt_tokens(body["messages"], body.get("system"))
-        completion = reply.completion_tokens
-        call.usage = call.entry.usage = {
-            "prompt_tokens": prompt_count,
-            "completion_tokens": completion,
-            "total_tokens": prompt_count + completion,
-        }
+        usage = make_usage(prompt_tokens(body["messages"], body.get("system")), reply.completion_tokens)
+        call.usage = call.entry.usage = usage
         return None
 
     async def rate_limit(self, call: ChatCall) -> Response | None:

@@ -23,6 +23,7 @@ import contracts
 from contracts.conformance.client import Exchange
 from contracts.conformance.observations import Observations, chunk_objects, stream_chunks
 from contracts.conformance.sse import framing_problems, grammar_problems
+from contracts.usage import usage_problem
 
 __all__ = ["CLAUSES", "Clause", "Status", "Verdict", "clause"]
 
@@ -158,19 +159,6 @@ def chat_response_schema(obs: Observations) -> Verdict:
     return _first_failure(bad, len(checked), "JSON completion(s)")
 
 
-def _usage_problem(usage: Any) -> str | None:
-    if not isinstance(usage, Mapping):
-        return None
-    parts = [usage.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens")]
-    numbers = [p for p in parts if isinstance(p, int) and not isinstance(p, bool)]
-    if len(numbers) != 3:
-        return None  # a type problem: the schema clauses report it
-    prompt, completion, total = numbers
-    if prompt + completion != total:
-        return f"usage {dict(usage)}: prompt_tokens + completion_tokens = {prompt + completion}, total_tokens = {total}"
-    return None
-
-
 @clause("chat.usage-sum", "usage.total_tokens equals prompt_tokens + completion_tokens (JSON and stream usage)")
 def chat_usage_sum(obs: Observations) -> Verdict:
     """Token arithmetic holds in every usage object seen."""
@@ -180,14 +168,14 @@ def chat_usage_sum(obs: Observations) -> Verdict:
         body, _ = _body_json(exchange)
         if isinstance(body, Mapping) and "usage" in body:
             seen += 1
-            if problem := _usage_problem(body["usage"]):
-                bad.append((exchange, problem))
+            if problem := usage_problem(body["usage"]):
+                bad.append((exchange, f"{problem} in {dict(body['usage'])}"))
     for exchange in obs.streams():
         for chunk in chunk_objects(stream_chunks(exchange)):
             if isinstance(chunk.get("usage"), Mapping):
                 seen += 1
-                if problem := _usage_problem(chunk["usage"]):
-                    bad.append((exchange, problem))
+                if problem := usage_problem(chunk["usage"]):
+                    bad.append((exchange, f"{problem} in {dict(chunk['usage'])}"))
     if not seen and not bad:
         return skipped("no usage object observed" + _missing_note(obs, "chat-json"))
     return _first_failure(bad, seen, "usage object(s)")

@@ -25,6 +25,7 @@ import schemathesis
 import contracts
 from contracts.conformance.budget import DEFAULT_MAX_TOKENS, FALLBACK_MODEL
 from contracts.conformance.sse import framing_problems, grammar_problems, parse_events, payloads
+from contracts.usage import usage_problem
 
 __all__ = ["ainative_stream_framing", "ainative_stream_grammar", "ainative_usage_sum", "force_budget"]
 
@@ -81,9 +82,8 @@ def ainative_usage_sum(ctx: Any, response: Any, case: Any) -> bool | None:
     """``usage.total_tokens`` equals ``prompt_tokens + completion_tokens``."""
     usages = _usage_objects(response, case)
     for usage in usages:
-        parts = [usage.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens")]
-        if all(isinstance(p, int) for p in parts) and parts[0] + parts[1] != parts[2]:
-            raise AssertionError(f"usage does not add up: {parts[0]} + {parts[1]} != total_tokens {parts[2]}")
+        if problem := usage_problem(usage):
+            raise AssertionError(problem)
     return True if usages else None
 
 

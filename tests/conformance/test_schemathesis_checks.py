@@ -74,3 +74,8 @@ def test_force_budget_keeps_validity() -> None:
     assert force_budget(invalid_by_max_tokens, "cheap", 16) == invalid_by_max_tokens
     invalid_elsewhere = {"messages": [], "max_tokens": 4000}
     assert force_budget(invalid_elsewhere, "cheap", 16)["max_tokens"] == 16
+
+
+def test_usage_sum_leaves_boolean_counts_to_the_schema_checks() -> None:
+    body = {"usage": {"prompt_tokens": True, "completion_tokens": 1, "total_tokens": 3}}
+    assert ainative_usage_sum(None, _response(200, json.dumps(body).encode(), "application/json"), _Case({})) is True

@@ -10,8 +10,8 @@ import contracts
 
 EXPECTED_ALL = [
     "SCHEMA_BASE_URI",
-    "ContractError",
     "ContractViolation",
+    "ContractViolationEntry",
     "errors_for",
     "is_valid",
     "load_openapi",
@@ -63,3 +63,13 @@ def test_validators_check_formats() -> None:
 
 def test_contract_violation_is_a_value_error() -> None:
     assert issubclass(contracts.ContractViolation, ValueError)
+
+
+def test_contract_error_is_a_deprecated_alias_of_the_entry() -> None:
+    with pytest.warns(DeprecationWarning, match="ContractViolationEntry"):
+        from contracts import ContractError
+    assert ContractError is contracts.ContractViolationEntry
+    with pytest.warns(DeprecationWarning, match="ContractViolationEntry"):
+        assert contracts.validation.ContractError is contracts.ContractViolationEntry
+    assert all(isinstance(e, contracts.ContractViolationEntry) for e in contracts.errors_for("usage", {}))
+    assert not issubclass(contracts.ContractViolationEntry, BaseException)
