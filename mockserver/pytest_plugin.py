@@ -7,12 +7,15 @@ Behaviour lives in :mod:`mockserver.testing`; this module only wires it into pyt
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import nullcontext
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from mockserver.config import ConfigError, MockConfig, load_config
-from mockserver.testing import InProcessMock, MockController, ServedMock
+from mockserver.netguard import NetworkGuard
+from mockserver.testing import CLEARED_ENV, InProcessMock, MockController, ServedMock
 
 MARKER = (
     "ainative_mock(*, credits=None, plan=None, rpm=None, tpm=None, unavailable_models=None, faults=None, "
@@ -22,7 +25,7 @@ MARKER = (
     "of `ainative-mock serve` options; scripted_replies is a list of reply texts, queued_faults a list of fault "
     "names or dicts ({'fault': 'http_error', 'status': 429, 'times': 2})."
 )
-_PLUGIN_ONLY = ("scripted_replies", "queued_faults", "check_unused")
+_PLUGIN_ONLY = ("scripted_replies", "queued_faults", "check_unused", "pass_through")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,6 +37,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="TOML/YAML mock config applied to every ainative_mock/ainative_server fixture",
     )
     group.addoption("--ainative-mock-seed", metavar="N", default=None, help="seed of every mock (default 0)")
+    group.addoption(
+        "--ainative-allow-live",
+        action="store_true",
+        default=False,
+        help="let tests using the mock fixtures reach AINative's real hosts (*.ainative.studio); off by default",
+    )
     parser.addini("ainative_mock_config", "TOML/YAML mock config file for every mock fixture", default="")
     parser.addini("ainative_mock_seed", "seed of every mock fixture", default="")
 
@@ -48,6 +57,25 @@ def _suite_settings(config: pytest.Config) -> tuple[dict[str, Any], str | None]:
     if file and not config.getoption("--ainative-mock-config"):
         file = str(config.rootpath / file)
     return ({"seed": seed} if seed else {}), file
+
+
+def _allow_live(config: pytest.Config) -> bool:
+    return bool(config.getoption("--ainative-allow-live"))
+
+
+def _guard(request: pytest.FixtureRequest, owner: str) -> NetworkGuard | None:
+    """The production guard of a fixture: none with --ainative-allow-live; the conformance target passes."""
+    if _allow_live(request.config):
+        return None
+    target = request.config.getoption("ainative_base_url", None)  # contracts.suite's option, if loaded
+    return NetworkGuard(owner, allow=[urlsplit(target).hostname or ""] if target else ())
+
+
+def _set_env(monkeypatch: pytest.MonkeyPatch, controller: MockController) -> None:
+    for name in CLEARED_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in controller.env().items():
+        monkeypatch.setenv(name, value)
 
 
 def _marker_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
@@ -81,21 +109,29 @@ def _build_config(request: pytest.FixtureRequest, settings: dict[str, Any]) -> M
 
 
 @pytest.fixture
-def ainative_mock(request: pytest.FixtureRequest) -> Iterator[InProcessMock]:
+def ainative_mock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[InProcessMock]:
     """A fresh in-process AINative mock; httpx calls to https://api.ainative.studio are served by it.
 
-    Has ``base_url``, ``api_key``, ``headers``, control methods (``set_credits``, ``fail_next``,
-    ``queue_fault``, ``reply``, ``model_unavailable``, ``reset``...), the journal (``requests``,
-    ``last_request``, ``count()``) and ready clients (``httpx_client()``, ``openai_client()``,
-    ``async_openai_client()``). Configure with ``@pytest.mark.ainative_mock(...)``.
+    Serves every httpx and httpx2 client (httpx, openai, ainative-openai, ainative-agent,
+    ainative-python) sent to its ``base_url`` or an AINative API host; sets AINATIVE_BASE_URL,
+    AINATIVE_API_KEY, OPENAI_BASE_URL and OPENAI_API_KEY; blocks any other way to *.ainative.studio.
+    Has control methods (``set_key``, ``fail_next``, ``queue_fault``, ``reply``...), the journal
+    (``requests``, ``last_request``, ``count()``) and ready clients. Configure with
+    ``@pytest.mark.ainative_mock(...)``.
     """
     settings, extras = _split(_marker_settings(request))
-    mock = InProcessMock(_build_config(request, settings))
+    guard = _guard(request, "ainative_mock")
+    mock = InProcessMock(
+        _build_config(request, settings), pass_through=extras.get("pass_through", True), allow_live=True,
+        name="ainative_mock",
+    )  # fmt: skip
     _prime(mock, extras)
-    with mock:
+    _set_env(monkeypatch, mock)
+    with guard or nullcontext(), mock:
         yield mock
         if extras.get("check_unused", True):
             mock.assert_all_used()
+        mock.assert_all_expected()
 
 
 @pytest.fixture(scope="session")
@@ -124,9 +160,9 @@ def ainative_server(
         except (ConfigError, ValueError, TypeError) as exc:
             raise pytest.UsageError(f"ainative_mock marker on ainative_server: {exc}") from None
     _prime(served, extras)
-    for name, value in served.env().items():
-        monkeypatch.setenv(name, value)
-    yield served
+    _set_env(monkeypatch, served)
+    with _guard(request, "ainative_server") or nullcontext():
+        yield served
     try:
         if extras.get("check_unused", True):
             served.assert_all_used()

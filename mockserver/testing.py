@@ -15,36 +15,57 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
 import httpx
 
 from mockserver.app import AINativeMock
 from mockserver.config import MockConfig
 from mockserver.faults import Fault
+from mockserver.intercept import Interceptor
 from mockserver.journal import JournalEntry
+from mockserver.netguard import NetworkGuard
 from mockserver.server import ServerThread
 from mockserver.state import MockState
-from mockserver.transports import AsyncASGITransport, SyncASGITransport, asgi_side_effect
+from mockserver.transports import AsyncASGITransport, SyncASGITransport
 
 if TYPE_CHECKING:
     import httpx2
     import openai
-    import respx
 
-__all__ = ["DEFAULT_TEST_KEY", "PRODUCTION_URL", "InProcessMock", "MockController", "ServedMock", "UnusedMockError"]
+__all__ = [
+    "CLEARED_ENV",
+    "DEFAULT_TEST_KEY",
+    "PRODUCTION_HOSTS",
+    "PRODUCTION_URL",
+    "InProcessMock",
+    "MockController",
+    "ServedMock",
+    "UnexpectedRequestsError",
+    "UnusedMockError",
+]
 
 DEFAULT_TEST_KEY = "ak_mock_0000000000000001"
 """The valid API key the fixtures hand out (``mock.api_key``)."""
 PRODUCTION_URL = "https://api.ainative.studio"
+PRODUCTION_HOSTS = ("api.ainative.studio", "staging-api.ainative.studio")
+"""AINative's API hosts (production and staging): an in-process mock answers for them."""
 IN_PROCESS_URL = "http://ainative-mock.test"
 """Base URL of an in-process mock: a reserved ``.test`` name, so a client that is not intercepted fails fast."""
+CLEARED_ENV = ("AINATIVE_API_SECRET", "AINATIVE_ORG_ID", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "OPENAI_ADMIN_KEY")
+"""Variables the clients read that the fixtures unset for the test: real credentials and account
+headers (ainative-python signs requests with ``AINATIVE_API_SECRET``) never reach a mock."""
 
 
 class UnusedMockError(AssertionError):
     """Replies or faults were queued for a test and never used."""
+
+
+class UnexpectedRequestsError(AssertionError):
+    """An in-process mock with ``pass_through=False`` refused requests for other hosts."""
 
 
 class MockController:
@@ -75,6 +96,20 @@ class MockController:
     def headers(self) -> dict[str, str]:
         """Headers authenticating as :attr:`api_key` (``X-API-Key``)."""
         return {"X-API-Key": self.api_key}
+
+    def env(self) -> dict[str, str]:
+        """Environment variables pointing clients at this mock (what the fixtures set for a test).
+
+        ``AINATIVE_BASE_URL`` and ``OPENAI_BASE_URL`` are the ``/api/v1`` base (what the openai SDK
+        and ``ainative-openai`` take); ``AINATIVE_API_KEY`` and ``OPENAI_API_KEY`` are :attr:`api_key`.
+        The fixtures also unset :data:`CLEARED_ENV`.
+        """
+        return {
+            "AINATIVE_BASE_URL": self.openai_base_url,
+            "AINATIVE_API_KEY": self.api_key,
+            "OPENAI_BASE_URL": self.openai_base_url,
+            "OPENAI_API_KEY": self.api_key,
+        }
 
     # -- control -------------------------------------------------------------------------
     def configure(self, **settings: Any) -> None:
@@ -167,8 +202,23 @@ class MockController:
 
 
 class InProcessMock(MockController):
-    """A mock served in-process: no socket. While started, httpx calls to the production URL and
-    to :attr:`base_url` are routed to it through respx.
+    """A mock served in-process: no socket.
+
+    While started, every httpx and httpx2 request for :attr:`base_url`'s host or an AINative API
+    host (:data:`PRODUCTION_HOSTS`) is served by the mock, whichever client sends it: the ready
+    clients below, and the ones the code under test builds (``openai.OpenAI()``, ``httpx.post``,
+    ``ainative-openai``, ``ainative-agent``, ``ainative-python``). See :mod:`mockserver.intercept`.
+    Requests for other hosts go to the network (``pass_through=False`` makes them fail instead).
+    A :class:`~mockserver.netguard.NetworkGuard` stops any other library (requests, urllib3, aiohttp,
+    raw sockets) from reaching an ``ainative.studio`` host, unless ``allow_live=True``.
+
+    Args:
+        config: the mock's startup settings (default: :class:`~mockserver.config.MockConfig` defaults).
+        api_key: the valid key of :attr:`headers` and the ready clients.
+        intercept: extra hosts (or URLs) served in-process, besides :data:`PRODUCTION_HOSTS`.
+        pass_through: send requests for other hosts to the network (default) or refuse them.
+        allow_live: do not guard the production hosts (their httpx requests are still served here).
+        name: how errors name this mock (the fixture says ``ainative_mock``).
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
@@ -177,32 +227,31 @@ class InProcessMock(MockController):
         self,
         config: MockConfig | None = None,
         api_key: str = DEFAULT_TEST_KEY,
-        intercept: tuple[str, ...] = (PRODUCTION_URL,),
+        intercept: Iterable[str] = (),
+        *,
+        pass_through: bool = True,
+        allow_live: bool = False,
+        name: str = "InProcessMock",
     ) -> None:
         super().__init__(AINativeMock(config), IN_PROCESS_URL, api_key)
         self._sync_transport = SyncASGITransport(self.mock.app)
-        self._intercept = (IN_PROCESS_URL, *intercept)
-        self._router: respx.MockRouter | None = None
+        hosts = [urlsplit(url).hostname or url for url in (IN_PROCESS_URL, *PRODUCTION_HOSTS, *intercept)]
+        self.interceptor = Interceptor(self.mock.app, hosts, pass_through=pass_through)
+        self._guard = None if allow_live else NetworkGuard(name)
         self._closers: list[Any] = []
 
     def start(self) -> InProcessMock:
-        """Start intercepting httpx calls."""
-        import respx
-
-        router = respx.mock(assert_all_called=False, assert_all_mocked=False)
-        side_effect = asgi_side_effect(self.mock.app, self._sync_transport)
-        for url in self._intercept:
-            router.route(url__startswith=url).mock(side_effect=side_effect)
-        router.route().pass_through()
-        router.start()
-        self._router = router
+        """Start intercepting httpx/httpx2 requests (and guarding production hosts)."""
+        if self._guard is not None:
+            self._guard.start()
+        self.interceptor.start()
         return self
 
     def stop(self) -> None:
         """Stop intercepting and close the clients this mock handed out."""
-        if self._router is not None:
-            self._router.stop()
-            self._router = None
+        self.interceptor.stop()
+        if self._guard is not None:
+            self._guard.stop()
         for close in reversed(self._closers):
             close()
         self._closers.clear()
@@ -215,6 +264,15 @@ class InProcessMock(MockController):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+    def assert_all_expected(self) -> None:
+        """Raise :class:`UnexpectedRequestsError` listing requests refused under ``pass_through=False``."""
+        refused = self.interceptor.unexpected
+        if refused:
+            lines = [f"the AINative mock refused {len(refused)} request(s) for hosts it does not serve:"]
+            lines += [f"  {request}" for request in refused]
+            lines.append("(allow them with @pytest.mark.ainative_mock(pass_through=True))")
+            raise UnexpectedRequestsError("\n".join(lines))
 
     def httpx_client(self, **kwargs: Any) -> httpx.Client:
         """An ``httpx.Client`` on :attr:`base_url`, served in-process (closed at :meth:`stop`)."""
@@ -272,15 +330,6 @@ class ServedMock(MockController):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-
-    def env(self) -> dict[str, str]:
-        """Environment variables pointing clients at this server (what ``ainative_server`` sets)."""
-        return {
-            "AINATIVE_BASE_URL": self.openai_base_url,
-            "AINATIVE_API_KEY": self.api_key,
-            "OPENAI_BASE_URL": self.openai_base_url,
-            "OPENAI_API_KEY": self.api_key,
-        }
 
     def httpx_client(self, **kwargs: Any) -> httpx.Client:
         """An ``httpx.Client`` on :attr:`base_url` (a real connection). Close it in the test."""

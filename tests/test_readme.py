@@ -106,3 +106,55 @@ def test_contract_example_names_the_bad_fields(tmp_path: Path) -> None:
     result = run([sys.executable, "-"], tmp_path, code)
     assert result.returncode == 0, result.stderr
     assert "'$.total_credits'" in result.stdout and "'$.used_credits'" in result.stdout
+
+
+CLIENT_ROWS = re.findall(
+    r"^\| `([\w-]+)`.*\| `(.+)` \|$", README.split("### Which clients each fixture serves")[1], re.MULTILINE
+)
+CLIENT_TABLE_TESTS = """
+import asyncio
+import os
+
+import ainative
+import ainative_agent
+import ainative_openai
+import httpx
+import openai
+import pytest
+import requests
+from ainative_agent.types import ChatRequest
+
+MESSAGES = [{{"role": "user", "content": "Hi"}}]
+ROWS = {rows!r}
+
+
+@pytest.mark.parametrize("fixture", ["ainative_mock", "ainative_server"])
+@pytest.mark.parametrize("client", list(ROWS))
+def test_row(request, fixture, client):
+    mock = request.getfixturevalue(fixture)
+    code = "async def line():\\n    return " + ROWS[client]
+    scope = dict(globals())
+    exec(code, scope)
+    if client == "requests" and fixture == "ainative_mock":
+        with pytest.raises(requests.ConnectionError):  # requests opens its own socket: not served in-process
+            asyncio.run(scope["line"]())
+        return
+    asyncio.run(scope["line"]())
+    entry = mock.last_request
+    assert (entry.method, entry.path, entry.status) == ("POST", "/api/v1/chat/completions", 200)
+    assert mock.count() == 1
+"""
+
+
+def test_client_table_rows_work_under_both_fixtures(tmp_path: Path) -> None:
+    rows = dict(CLIENT_ROWS)
+    assert list(rows) == ["openai", "ainative-openai", "ainative-agent", "ainative-python", "httpx", "requests"]
+    (tmp_path / "test_client_table.py").write_text(CLIENT_TABLE_TESTS.format(rows=rows), encoding="utf-8")
+    # The one-line examples never close their clients; their sockets are reclaimed whenever the
+    # garbage collector runs, which pytest reports as unraisable warnings in some later test.
+    no_gc_reports = ["-p", "no:unraisableexception"]
+    result = run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error", *no_gc_reports], tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"\b12 passed\b", result.stdout), result.stdout

@@ -1,18 +1,19 @@
-"""Synchronous and respx-friendly ways to serve httpx requests from an ASGI app in-process.
+"""A minimal synchronous transport to serve httpx requests from an ASGI app in-process.
 
-``httpx.ASGITransport`` is async-only; the runner's client (and plain ``httpx.Client`` users of the
-mock's fixtures) are synchronous. :class:`SyncASGITransport` runs the app on a background event loop
-(one ``anyio`` blocking portal), so it works from any thread. A response the app leaves unfinished
-(a server dropping the connection mid-body) reaches the client as its partial body followed by
-``httpx.RemoteProtocolError``, as over a real network. Like every in-process transport, bodies are
-buffered: streaming *timing* needs a real socket.
+The conformance runner's own, so that ``contracts/`` never depends on ``mockserver/`` (whose
+transports, for httpx and httpx2 and every client, live in ``mockserver/transports.py``).
+``httpx.ASGITransport`` is async-only; the runner's client is synchronous. :class:`SyncASGITransport`
+runs the app on a background event loop (one ``anyio`` blocking portal), so it works from any
+thread. A response the app leaves unfinished (a server dropping the connection mid-body) reaches
+the client as its partial body followed by ``httpx.RemoteProtocolError``, as over a real network.
+Bodies are buffered: streaming *timing* needs a real socket.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Iterator
-from functools import cache, partial
+from functools import partial
 from typing import Any
 
 import anyio.from_thread
@@ -23,40 +24,30 @@ __all__ = ["SyncASGITransport", "call_app"]
 _CUT = "peer closed connection without sending complete message body"
 
 
-@cache
-def _body_class(http: Any) -> Any:
-    """A buffered body class for the HTTP library ``http`` (``httpx`` or its fork ``httpx2``)."""
+class _Body(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A buffered body that, when ``cut``, raises after its bytes like a dropped connection."""
 
-    class Body(http.SyncByteStream, http.AsyncByteStream):  # type: ignore[misc]
-        """A buffered body that, when ``cut``, raises after its bytes like a dropped connection."""
+    def __init__(self, content: bytes, cut: bool) -> None:
+        self._content = content
+        self._cut = cut
 
-        def __init__(self, content: bytes, cut: bool) -> None:
-            self._content = content
-            self._cut = cut
+    def __iter__(self) -> Iterator[bytes]:
+        if self._content:
+            yield self._content
+        if self._cut:
+            raise httpx.RemoteProtocolError(_CUT)
 
-        def __iter__(self) -> Iterator[bytes]:
-            if self._content:
-                yield self._content
-            if self._cut:
-                raise http.RemoteProtocolError(_CUT)
-
-        async def __aiter__(self) -> AsyncIterator[bytes]:
-            if self._content:
-                yield self._content
-            if self._cut:
-                raise http.RemoteProtocolError(_CUT)
-
-    return Body
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._content:
+            yield self._content
+        if self._cut:
+            raise httpx.RemoteProtocolError(_CUT)
 
 
 async def call_app(
-    app: Any, request: Any, body: bytes, client: tuple[str, int] = ("127.0.0.1", 123), *, http: Any = httpx
-) -> Any:
-    """Send ``request`` (with ``body``) to ``app`` and return its buffered response.
-
-    ``http`` is the client library the request and response belong to: ``httpx`` (default) or
-    ``httpx2`` (which the openai SDK 3.x sends through); both have the same API.
-    """
+    app: Any, request: httpx.Request, body: bytes, client: tuple[str, int] = ("127.0.0.1", 123)
+) -> httpx.Response:
+    """Send ``request`` (with ``body``) to ``app`` and return its buffered response."""
     complete = True
 
     async def guarded(scope: Any, receive: Any, send: Any) -> None:
@@ -74,14 +65,13 @@ async def call_app(
             complete = False
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    forwarded = http.Request(
+    forwarded = httpx.Request(
         request.method, request.url, headers=request.headers, content=body, extensions=dict(request.extensions)
     )
-    response = await http.ASGITransport(app=guarded, client=client).handle_async_request(forwarded)
+    response = await httpx.ASGITransport(app=guarded, client=client).handle_async_request(forwarded)
     content = await response.aread()
-    body_class = _body_class(http)
-    return http.Response(
-        response.status_code, headers=response.headers.raw, stream=body_class(content, not complete), request=request
+    return httpx.Response(
+        response.status_code, headers=response.headers.raw, stream=_Body(content, not complete), request=request
     )
 
 
@@ -91,7 +81,6 @@ class SyncASGITransport(httpx.BaseTransport):
     Args:
         app: the ASGI application.
         client: the (host, port) the app sees as the client address.
-        http: ``httpx`` (default) or ``httpx2``: the library of the client this transport serves.
 
     Example:
         >>> from starlette.applications import Starlette
@@ -100,10 +89,9 @@ class SyncASGITransport(httpx.BaseTransport):
         404
     """
 
-    def __init__(self, app: Any, client: tuple[str, int] = ("127.0.0.1", 123), *, http: Any = httpx) -> None:
+    def __init__(self, app: Any, client: tuple[str, int] = ("127.0.0.1", 123)) -> None:
         self._app = app
         self._client = client
-        self._http = http
         self._stack = contextlib.ExitStack()
         self._portal: anyio.from_thread.BlockingPortal | None = None
 
@@ -114,10 +102,7 @@ class SyncASGITransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` to the app and return its buffered response."""
-        response: httpx.Response = self._get_portal().call(
-            partial(call_app, http=self._http), self._app, request, request.read(), self._client
-        )
-        return response
+        return self._get_portal().call(partial(call_app, self._app, request, request.read(), self._client))
 
     def close(self) -> None:
         """Stop the background event loop."""
