@@ -1,7 +1,7 @@
 """A minimal synchronous transport to serve httpx requests from an ASGI app in-process.
 
-The conformance runner's own, so that ``contracts/`` never depends on ``mockserver/`` (whose
-transports, for httpx and httpx2 and every client, live in ``mockserver/transports.py``).
+The conformance runner's own, so that ``contracts/`` depends on nothing above it (the mock keeps
+its own transports, for httpx and httpx2, in its package).
 ``httpx.ASGITransport`` is async-only; the runner's client is synchronous. :class:`SyncASGITransport`
 runs the app on a background event loop (one ``anyio`` blocking portal), so it works from any
 thread. A response the app leaves unfinished (a server dropping the connection mid-body) reaches
