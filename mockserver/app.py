@@ -23,6 +23,7 @@ from mockserver.cors import MockCORSMiddleware
 from mockserver.journal import JournalEntry
 from mockserver.responses import error_response, json_response, new_request_id
 from mockserver.state import MockState
+from mockserver.ui import ui_routes
 
 __all__ = ["BALANCE_ROUTES", "CHAT_ROUTES", "MODEL_ROUTES", "AINativeMock", "create_app"]
 
@@ -101,6 +102,7 @@ class AINativeMock:
             Route("/health", self.health, methods=["GET"]),
             Route("/openapi.json", self.openapi, methods=["GET"]),
             *control_routes(self.state),
+            *ui_routes(),
         ]
         return routes
 

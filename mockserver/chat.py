@@ -150,6 +150,7 @@ class ChatEndpoint:
         )
         response = await self.run(ChatCall(Request(scope, receive), incoming, request_id, entry))
         if not isinstance(response, CompletionStream):  # a stream journals itself when it ends
+            entry.response = bytes(response.body)
             self._finish(entry, response.status_code)
         await response(scope, receive, send)
 
@@ -401,6 +402,7 @@ class ChatEndpoint:
             entry = call.entry
             entry.charged = min(actual, reservation.amount) / MICRO
             entry.chunks_sent = outcome.events_sent
+            entry.events = plan.events[: outcome.events_sent]
             entry.disconnected = outcome.disconnected
             entry.status = 200
             now = time.perf_counter()

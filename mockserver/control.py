@@ -14,9 +14,11 @@ checks), then through the resource's schema.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator
@@ -25,9 +27,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from mockserver.auth import mask_secret
+from mockserver.chat import MAGIC_KEYS, MAGIC_MODELS
 from mockserver.config import ConfigError, MockConfig, config_as_dict
 from mockserver.errors import FieldProblem, validation_body
-from mockserver.faults import FaultError, fault_params_schema
+from mockserver.events import JournalEvents
+from mockserver.faults import Fault, FaultError, fault_params_schema
+from mockserver.ledger import MICRO, Account
 from mockserver.net import is_loopback
 from mockserver.requests_body import BodyError, read_json
 from mockserver.responses import error_response, json_response, new_request_id
@@ -35,9 +41,12 @@ from mockserver.state import MockState
 
 __all__ = [
     "RESOURCES",
+    "AccountResource",
+    "AccountsResource",
     "BodySchema",
     "ConfigResource",
     "ControlResource",
+    "EventsResource",
     "FaultsResource",
     "KeyResource",
     "RepliesResource",
@@ -108,6 +117,8 @@ REPLY_BODY = BodySchema(
 )
 CONFIG_BODY = BodySchema({"type": "object"})
 
+log = logging.getLogger("mockserver")
+
 
 def _operation(op_id: str, summary: str, body: BodySchema | None = None, ok: str = "200") -> dict[str, Any]:
     """An OpenAPI operation of the control API (tag ``mock-control``)."""
@@ -136,6 +147,11 @@ def _trusted_origin(origin: str, cors_origins: tuple[str, ...]) -> bool:
     return is_loopback(host)
 
 
+def _printable(text: str) -> str:
+    """``text`` safe for a log line (no control characters), at most 200 characters."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text[:200])
+
+
 def _ok(body: Any, status: int = 200) -> Response:
     return json_response(body, status, new_request_id())
 
@@ -154,6 +170,7 @@ class ControlResource:
 
     def __init__(self, state: MockState) -> None:
         self.state = state
+        self._logged_origins: set[str] = set()
         self._handlers: dict[str, Callable[[Request], Awaitable[Response]]] = {
             verb.upper(): getattr(self, verb) for verb in self.operations
         }
@@ -192,6 +209,15 @@ class ControlResource:
         origin = request.headers.get("origin")
         if origin is not None and not _trusted_origin(origin, startup.cors_origins):
             # A page on another site must not read the journal or reconfigure the mock (CORS is "*").
+            if origin not in self._logged_origins and len(self._logged_origins) < 100:  # once per origin
+                self._logged_origins.add(origin)
+                log.warning(
+                    "control API refused a page on %s (%s %s): to allow it, start with --cors-origin %s",
+                    _printable(origin),
+                    request.method,
+                    request.url.path,
+                    _printable(origin),
+                )
             return self._error(403, f"The control API does not accept requests from pages on {origin}")
         token = startup.admin_token
         if token is None:
@@ -229,6 +255,96 @@ class RequestsResource(ControlResource):
     async def get(self, request: Request) -> Response:
         entries = [entry.as_dict() for entry in self.state.requests()]
         return _ok({"total": self.state.journal.total, "requests": entries})
+
+
+class EventsResource(ControlResource):
+    """``/_mock/events``: the journal, live, as SSE (see :mod:`mockserver.events`)."""
+
+    path = "/_mock/events"
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "get": {
+            **_operation("mockEvents", "The journal, live: every request as an SSE event"),
+            "responses": {
+                "200": {
+                    "description": "event: hello, the kept entries, then each new one (event: request)",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    }
+
+    def __init__(self, state: MockState) -> None:
+        super().__init__(state)
+        self.events = JournalEvents(state.journal)
+
+    async def get(self, request: Request) -> Response:
+        return cast(Response, self.events.stream())
+
+
+def account_id(key: str) -> str:
+    """A stable handle for an account that does not reveal its key (``GET /_mock/accounts``)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _account_view(key: str, account: Account) -> dict[str, Any]:
+    return {
+        "id": account_id(key),
+        "key": key if key.startswith("jwt:") or key in MAGIC_KEYS else mask_secret(key),
+        "plan": account.plan,
+        "total_credits": account.total,
+        "used_credits": account.used / MICRO,
+        "remaining_credits": account.remaining / MICRO,
+        "unlimited": account.unlimited,
+        "rpm": account.rpm,
+        "tpm": account.tpm,
+    }
+
+
+def _magic_answer(fault: Fault) -> str:
+    if fault.name == "http_error":
+        return f"{fault.status}" + (f" (Retry-After: {fault.retry_after})" if fault.retry_after else "")
+    return f"{fault.name} (streams cut after {fault.after_chunks or 2} events)"
+
+
+def _accounts_body(state: MockState) -> dict[str, Any]:
+    return {
+        "accounts": [_account_view(key, account) for key, account in state.ledger.accounts()],
+        "magic_keys": {key: _magic_answer(fault) for key, fault in MAGIC_KEYS.items()},
+        "magic_models": {model: _magic_answer(fault) for model, fault in MAGIC_MODELS.items()},
+    }
+
+
+class AccountsResource(ControlResource):
+    """``/_mock/accounts``: every key used or set so far, masked, with its balance, plan and limits."""
+
+    path = "/_mock/accounts"
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "get": _operation("mockAccounts", "Keys seen so far (masked), balances, plans, limits; the magic keys")
+    }
+
+    async def get(self, request: Request) -> Response:
+        return _ok(_accounts_body(self.state))
+
+
+class AccountResource(ControlResource):
+    """``/_mock/accounts/{id}``: one listed account, by the ``id`` the listing gives (keys stay masked)."""
+
+    path = "/_mock/accounts/{id}"
+    path_parameters: ClassVar[list[dict[str, Any]]] = [
+        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+    ]
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "put": _operation("mockSetAccount", "Set one listed account's credits, plan and limits", KEY_BODY)
+    }
+
+    async def put(self, request: Request) -> Response:
+        wanted = request.path_params["id"]
+        key = next((k for k, _ in self.state.ledger.accounts() if hmac.compare_digest(account_id(k), wanted)), None)
+        if key is None:
+            return self._error(404, f"No account {wanted!r}; GET /_mock/accounts lists them")
+        body = await self.read(request, KEY_BODY)
+        self.state.set_key(key, **body)
+        return _ok(_accounts_body(self.state))
 
 
 class ResetResource(ControlResource):
@@ -323,8 +439,11 @@ class ConfigResource(ControlResource):
 
 RESOURCES: tuple[type[ControlResource], ...] = (
     RequestsResource,
+    EventsResource,
     ResetResource,
     KeyResource,
+    AccountsResource,
+    AccountResource,
     FaultsResource,
     RepliesResource,
     ConfigResource,

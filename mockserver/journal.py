@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -30,6 +32,9 @@ class JournalEntry:
         chunks_sent: SSE events sent (streams only).
         disconnected: the client went away before the stream ended.
         request_id: the ``x-request-id`` sent.
+        at: wall-clock time (Unix seconds) the entry was recorded.
+        response: the JSON body sent (non-streamed answers), as raw bytes.
+        events: the SSE events sent (streams), as raw bytes.
     """
 
     seq: int
@@ -48,6 +53,9 @@ class JournalEntry:
     chunks_sent: int = 0
     disconnected: bool = False
     request_id: str = ""
+    at: float = 0.0
+    response: bytes | None = field(default=None, repr=False)
+    events: list[bytes] | None = field(default=None, repr=False)
     started: float = field(default=0.0, repr=False)
     generation: int = field(default=-1, repr=False)
 
@@ -55,7 +63,18 @@ class JournalEntry:
         """The entry as JSON-ready data (``GET /_mock/requests``)."""
         out = asdict(self)
         del out["started"], out["generation"]
+        out["response"] = _json_or_text(self.response)
+        out["events"] = None if self.events is None else [e.decode("utf-8", "replace") for e in self.events]
         return out
+
+
+def _json_or_text(raw: bytes | None) -> Any:
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")
 
 
 class Journal:
@@ -78,6 +97,7 @@ class Journal:
                 return entry
             self._seq += 1
             entry.seq = self._seq
+            entry.at = time.time()
             self._entries.append(entry)
         for listener in self.listeners:
             listener(entry)

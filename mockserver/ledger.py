@@ -75,6 +75,11 @@ class Ledger:
             a = self._get(key)
             return Account(a.total, a.used, a.plan, a.unlimited, a.rpm, a.tpm)
 
+    def accounts(self) -> list[tuple[str, Account]]:
+        """Snapshots of every account used or configured so far, by key, in order of first use."""
+        with self._lock:
+            return [(k, Account(a.total, a.used, a.plan, a.unlimited, a.rpm, a.tpm)) for k, a in self._accounts.items()]
+
     def configure(
         self,
         key: str | None,
@@ -109,6 +114,11 @@ class Ledger:
                     account.rpm = rpm
                 if tpm is not None:
                     account.tpm = tpm
+
+    def set_defaults(self, credits: int, plan: str) -> None:
+        """Credits and plan of keys first seen from now on; existing accounts keep theirs."""
+        with self._lock:
+            self._default_credits, self._default_plan = credits, plan
 
     def reserve(self, key: str, cost: int) -> Reservation | None:
         """Hold ``cost`` micro-credits for ``key`` if its balance covers them; None if not."""

@@ -165,3 +165,10 @@ def test_installed_wheel_loads_the_contract_without_the_checkout(wheel: Path, re
     checkout_packages = [repo_root / "contracts", repo_root / "mockserver"]
     from_checkout = [name for name in report["modules"] if any(Path(name).is_relative_to(p) for p in checkout_packages)]
     assert from_checkout == []
+
+
+def test_wheel_ships_the_inspector_page_files(wheel_names: set[str], repo_root: Path) -> None:
+    static = {p.relative_to(repo_root).as_posix() for p in (repo_root / "mockserver" / "static").iterdir()}
+    assert {"mockserver/static/index.html", "mockserver/static/app.js", "mockserver/static/docs.html"} <= static
+    missing = sorted(static - wheel_names)
+    assert not missing, f"add them to [tool.setuptools.package-data] in pyproject.toml: {missing}"

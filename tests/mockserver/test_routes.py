@@ -14,7 +14,7 @@ def test_chat_aliases_answer_the_same_reply(mock: Mock) -> None:
     assert len(texts) == 1
 
 
-@pytest.mark.parametrize("path", ["/v1/chat/completion", "/api/v2/chat/completions", "/v1/messages", "/"])
+@pytest.mark.parametrize("path", ["/v1/chat/completion", "/api/v2/chat/completions", "/v1/messages", "/v2"])
 def test_unknown_route_is_404_naming_the_path(mock: Mock, path: str) -> None:
     response = mock.client.post(path, headers=HEADERS, json=BODY)
     assert response.status_code == 404
@@ -29,6 +29,7 @@ def test_unknown_route_is_404_naming_the_path(mock: Mock, path: str) -> None:
         ("DELETE", BALANCE_ROUTES[0]),
         ("POST", MODEL_ROUTES[0]),
         ("POST", "/health"),
+        ("POST", "/"),  # the inspector page
     ],
 )
 def test_wrong_method_is_405_with_allow(mock: Mock, method: str, path: str) -> None:

@@ -1,0 +1,175 @@
+"""The live journal: ``GET /_mock/events`` pushes every request the mock answers, as SSE.
+
+A subscriber first gets ``event: hello`` (``{"total": n}``), then the entries still in the journal
+(``event: request``, oldest first), then each new entry as it is recorded. ``event: reset`` says the
+journal was cleared (entries numbered from 1 again follow). A comment line every 15 s keeps proxies
+and the browser from timing the connection out. A subscriber that cannot keep up (1,000 entries
+behind) is cut off; the page reconnects and gets the journal afresh.
+
+Entries are the ``GET /_mock/requests`` form (:meth:`JournalEntry.as_dict`), so the request body
+and the response (or the stream's events) come with them; keys are masked as everywhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from typing import Any
+
+import anyio
+from starlette.types import Receive, Scope, Send
+
+from mockserver.journal import Journal, JournalEntry
+
+__all__ = ["JournalEvents"]
+
+HEARTBEAT_S = 15.0
+QUEUE_SIZE = 1000
+BACKLOG = 200
+_HEADERS = (
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+)
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+
+
+def sse_event(event: str, data: Any, event_id: str | None = None) -> bytes:
+    """One SSE event: ``event:``, optional ``id:``, and ``data:`` (one line of JSON)."""
+    head = f"event: {event}\n" + (f"id: {event_id}\n" if event_id is not None else "")
+    return f"{head}data: {_encode(data)}\n\n".encode()
+
+
+def _entry_event(entry: JournalEntry) -> bytes:
+    return sse_event("request", entry.as_dict(), str(entry.seq))
+
+
+class _Subscriber:
+    """One open ``/_mock/events`` connection: a bounded queue filled from any thread."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue(QUEUE_SIZE)
+        self.overflowed = False
+
+    def push(self, data: tuple[int, bytes]) -> None:
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            self._put(data)
+        elif not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self._put, data)
+
+    def _put(self, data: tuple[int, bytes]) -> None:
+        if self.overflowed:
+            return
+        if self.queue.qsize() >= QUEUE_SIZE - 1:
+            self.overflowed = True
+            self.queue.put_nowait(None)  # the reader ends the stream; the page reconnects
+            return
+        self.queue.put_nowait(data)
+
+
+class JournalEvents:
+    """Fans journal entries out to the open ``/_mock/events`` streams.
+
+    Hooked on :attr:`Journal.listeners`; with nobody subscribed, recording an entry costs one
+    check. An entry is encoded once, whatever the number of subscribers.
+    """
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self._lock = threading.Lock()
+        self._subscribers: set[_Subscriber] = set()
+        journal.listeners.append(self._on_entry)
+
+    @property
+    def subscribers(self) -> int:
+        """Streams open now."""
+        return len(self._subscribers)
+
+    def _on_entry(self, entry: JournalEntry) -> None:
+        if not self._subscribers:
+            return
+        with self._lock:
+            subscribers = list(self._subscribers)
+        data = (entry.seq, _entry_event(entry))
+        for subscriber in subscribers:
+            subscriber.push(data)
+
+    def stream(self) -> EventStream:
+        """The ASGI response for one ``GET /_mock/events``."""
+        return EventStream(self)
+
+    def _subscribe(self) -> _Subscriber:
+        subscriber = _Subscriber(asyncio.get_running_loop())
+        with self._lock:
+            self._subscribers.add(subscriber)
+        return subscriber
+
+    def _unsubscribe(self, subscriber: _Subscriber) -> None:
+        with self._lock:
+            self._subscribers.discard(subscriber)
+
+
+class EventStream:
+    """ASGI response: the hello event, the backlog, then live entries until the client leaves."""
+
+    def __init__(self, events: JournalEvents) -> None:
+        self.events = events
+        self.status_code = 200
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        events = self.events
+        journal = events.journal
+        subscriber = events._subscribe()  # before the backlog is read: nothing falls in between
+        try:
+            generation = journal.generation
+            backlog = journal.entries()[-BACKLOG:]
+            sent = {e.seq for e in backlog}
+            first = sse_event("hello", {"total": journal.total, "backlog": len(backlog)})
+            body = b"retry: 1000\n\n" + first + b"".join(_entry_event(e) for e in backlog)
+            await send({"type": "http.response.start", "status": 200, "headers": list(_HEADERS)})
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+            async with anyio.create_task_group() as group:
+
+                async def watch_disconnect() -> None:
+                    while (await receive())["type"] != "http.disconnect":
+                        pass
+                    group.cancel_scope.cancel()
+
+                group.start_soon(watch_disconnect)
+                idle = 0.0
+                while True:
+                    data: tuple[int, bytes] | None
+                    try:
+                        data = await asyncio.wait_for(subscriber.queue.get(), timeout=1.0)
+                    except asyncio.TimeoutError:
+                        data = (0, b"")
+                    out = b""
+                    if journal.generation != generation:
+                        generation = journal.generation
+                        sent.clear()
+                        out += sse_event("reset", {"total": journal.total})
+                    if data is None:
+                        break
+                    seq, encoded = data
+                    if encoded and seq not in sent:  # skip what the backlog already carried
+                        out += encoded
+                    sent.discard(seq)
+                    if not out:
+                        idle += 1.0
+                        if idle < HEARTBEAT_S:
+                            continue
+                        out = b": keep-alive\n\n"
+                    idle = 0.0
+                    await send({"type": "http.response.body", "body": out, "more_body": True})
+                group.cancel_scope.cancel()
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:  # the client went away while we wrote
+            pass
+        finally:
+            events._unsubscribe(subscriber)
