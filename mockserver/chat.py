@@ -16,8 +16,9 @@ step                answers early with
 ``read_body``       400/413/415/422 for a body that cannot be used
 ``load_account``    (never: looks up the key's account and its rate limits)
 ``inject_fault``    the injected ``http_error`` (after ``latency``, if that is the fault)
+``replay``          with ``--cassettes``: a recorded error, or (strict) 400 when no cassette matches
 ``check_model``     the unknown-model status, 503 for an outage, 403 for a plan gate
-``compose_reply``   (never: picks the reply, finish reason and usage)
+``compose_reply``   (never: picks the reply, finish reason and usage; a replay keeps the recorded usage)
 ``rate_limit``      429 with ``Retry-After`` and ``x-ratelimit-*``
 ``reserve_credits`` 402 when the key cannot pay
 ``respond``         always: the completion as JSON or as an SSE stream
@@ -34,6 +35,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import anyio
@@ -43,15 +45,17 @@ from starlette.types import Receive, Scope, Send
 
 from contracts.usage import make_usage
 from mockserver.auth import Authenticator, AuthError, Identity
+from mockserver.cassettes import Cassette, CassetteError, load_cassettes
 from mockserver.errors import validation_body
 from mockserver.faults import Fault, FaultError, QueuedFault, parse_fault
 from mockserver.journal import JournalEntry
 from mockserver.ledger import MICRO, Account, Reservation, micro
-from mockserver.models import ModelInfo, unknown_model_message
+from mockserver.models import ModelInfo, any_model, unknown_model_message
+from mockserver.replay import Replayer, recorded_usage, replayed_json, replayed_stream_plan
 from mockserver.replies import Reply, generate_reply, last_user_message, match_rule, truncate
 from mockserver.requests_body import BodyError, read_json_body
 from mockserver.responses import error_response, json_response, new_request_id
-from mockserver.sse import CompletionStream, StreamOutcome, build_stream, stream_headers
+from mockserver.sse import CompletionStream, StreamOutcome, StreamPlan, build_stream, stream_headers
 from mockserver.state import MockState
 from mockserver.tokens import prompt_tokens
 
@@ -106,6 +110,7 @@ class ChatCall:
     finish_reason: str = "stop"  # compose_reply
     usage: dict[str, int] = field(default_factory=dict)  # compose_reply
     reservation: Reservation | None = None  # reserve_credits
+    cassette: Cassette | None = None  # replay: the recorded exchange that answers (usage, body or events)
 
     @property
     def path(self) -> str:
@@ -125,6 +130,7 @@ class ChatEndpoint:
         self.state = state
         self._auth_key: tuple[tuple[str, ...], tuple[str, ...], str] | None = None
         self._auth: Authenticator | None = None
+        self._replayer: tuple[tuple[str | None, tuple[str, ...]], Replayer] | None = None
 
     def authenticator(self) -> Authenticator:
         """The authenticator for the current config (rebuilt only when the auth settings change)."""
@@ -260,11 +266,44 @@ class ChatEndpoint:
                 return queued.fault
         return self.state.seeded.draw(call.stream)
 
+    async def replay(self, call: ChatCall) -> Response | None:
+        """With ``--cassettes``: pick the matching cassette (charged from its usage) or answer the miss."""
+        config = self.state.config
+        if config.cassettes is None:
+            return None
+        try:
+            replayer = self.replayer()
+        except CassetteError as exc:
+            return self.error(call, 500, f"Cannot replay: {exc}", "cassette_error")
+        method = call.request.scope["method"]
+        cassette = replayer.find(method, call.path, call.body)
+        if cassette is None:
+            if config.replay == "fallback":
+                return None
+            message = replayer.miss(method, call.path, call.body).message(f"{method} {call.path}")
+            return self.error(call, 400, message, "no_matching_cassette")
+        if not 200 <= cassette.response.status < 300:
+            return replayed_json(cassette, call.request_id, call.reply_headers)  # a recorded error, as it came
+        call.cassette = cassette
+        usage = recorded_usage(cassette) or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+        call.usage = call.entry.usage = usage
+        if config.model(call.model_id) is None:
+            call.model = any_model(call.model_id)  # only the real API has it: price 1, no plan gate
+        return None
+
+    def replayer(self) -> Replayer:
+        """The cassettes of the current config, loaded once (again when ``cassettes`` or ``replay_match`` change)."""
+        config = self.state.config
+        key = (config.cassettes, config.replay_match)
+        if self._replayer is None or key != self._replayer[0]:
+            self._replayer = (key, Replayer(load_cassettes(Path(str(config.cassettes))), config.replay_match))
+        return self._replayer[1]
+
     async def check_model(self, call: ChatCall) -> Response | None:
         """The unknown-model status, 503 for a model made unavailable, 403 for a model above the plan."""
         state = self.state
         model_id = call.model_id
-        model = call.model = state.config.model(model_id)
+        model = call.model = state.config.model(model_id) or call.model  # replay: a model only the real API has
         if model is None:  # 404 by default: a typo must never look like an outage that SDKs retry
             message = unknown_model_message(model_id, state.config.models)
             return self.error(call, state.config.unknown_model_status, message, "model_not_found")
@@ -277,6 +316,8 @@ class ChatEndpoint:
 
     async def compose_reply(self, call: ChatCall) -> Response | None:
         """The reply (scripted, rule, or generated), its finish reason and the usage it reports."""
+        if call.cassette is not None:
+            return None  # replay set the recorded usage; the recorded answer is the reply
         config = self.state.config
         body = call.body
         scripted = call.scripted = self.state.peek_scripted()
@@ -320,6 +361,8 @@ class ChatEndpoint:
         if call.pending_fault is not None and not state.fault_queue.commit(call.pending_fault):
             call.fault = None  # a concurrent request used the fault's last time first
             call.entry.fault = None
+        if call.cassette is not None:
+            return self._replayed(call, call.cassette)
         completion_id, created = "chatcmpl-" + os.urandom(12).hex(), int(time.time())
         if call.stream:
             return self._stream(call, completion_id, created)
@@ -332,6 +375,7 @@ class ChatEndpoint:
         read_body,
         load_account,
         inject_fault,
+        replay,
         check_model,
         compose_reply,
         rate_limit,
@@ -393,6 +437,14 @@ class ChatEndpoint:
             fault=call.fault,
         )
 
+        return CompletionStream(plan, stream_headers(call.request_id, call.reply_headers), self._settle(call, plan))
+
+    def _settle(self, call: ChatCall, plan: StreamPlan) -> Callable[[StreamOutcome], None]:
+        """What a stream does when it ends or is cut: settle the ledger to what was sent, journal it."""
+        model, reservation, usage = call.model, call.reservation, call.usage
+        assert model is not None
+        assert reservation is not None
+
         def on_done(outcome: StreamOutcome) -> None:
             if outcome.completion_tokens_sent >= usage["completion_tokens"]:
                 actual = reservation.amount
@@ -410,4 +462,13 @@ class ChatEndpoint:
             entry.ttfb_ms = ((outcome.first_byte or now) - entry.started) * 1000
             self.state.journal.add(entry)
 
-        return CompletionStream(plan, stream_headers(call.request_id, call.reply_headers), on_done)
+        return on_done
+
+    def _replayed(self, call: ChatCall, cassette: Cassette) -> Answer:
+        assert call.reservation is not None
+        if cassette.response.is_stream:
+            speed = self.state.config.replay_speed
+            plan = replayed_stream_plan(cassette, speed, call.usage["completion_tokens"], call.fault)
+            return CompletionStream(plan, stream_headers(call.request_id, call.reply_headers), self._settle(call, plan))
+        call.entry.charged = call.reservation.amount / MICRO
+        return replayed_json(cassette, call.request_id, call.reply_headers)

@@ -6,12 +6,14 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from contracts.conformance.cli import build_parser as build_check_parser
 from contracts.conformance.cli import run_command
 from mockserver import drift as drift_command
 from mockserver import proxy as proxy_command
+from mockserver.cassettes import CassetteError, load_cassettes
 from mockserver.config import CLI_ALIASES, ENV_PREFIX, OPTIONS, ConfigError, MockConfig, load_config, parse_bool
 from mockserver.net import is_loopback
 
@@ -146,6 +148,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"ainative-mock serve: {exc}\n")
         return 2
+    if config.cassettes is not None:
+        try:
+            count = len(load_cassettes(Path(config.cassettes)))
+        except CassetteError as exc:
+            sys.stderr.write(f"ainative-mock serve: --cassettes: {exc}\n")
+            return 2
+        speed = f"x{config.replay_speed:g} timing" if config.replay_speed else "no delays"
+        sys.stdout.write(f"Replaying {count} cassette(s) from {config.cassettes} ({config.replay}, {speed})\n")
     if not (config.admin_token or is_loopback(config.host)):
         sys.stderr.write("ainative-mock: bound beyond loopback without --admin-token: the control API is off\n")
     return serve(config)

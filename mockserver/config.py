@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mockserver.cassettes import DEFAULT_MATCH_KEYS
 from mockserver.faults import FaultError, check_fault_choice
 from mockserver.models import DEFAULT_MODEL, DEFAULT_MODELS, ModelInfo, any_model, models_from_config
 
@@ -31,6 +32,7 @@ __all__ = ["ENV_PREFIX", "OPTIONS", "ConfigError", "MockConfig", "Option", "load
 
 ENV_PREFIX = "AINATIVE_MOCK_"
 ERROR_STYLES = ("detail", "openai", "compat")
+REPLAY_MODES = ("strict", "fallback")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 DEFAULT_KEY_PREFIXES = ("ak_", "sk_", "tmp_", "zdb_live_")
 
@@ -94,6 +96,11 @@ class MockConfig:
     admin_token: str | None = None
     journal_size: int = 1000
     log_level: str = "info"
+    # Replay of recorded cassettes (docs/cassettes.md)
+    cassettes: str | None = None
+    replay: str = "strict"
+    replay_speed: float = 1.0
+    replay_match: tuple[str, ...] = DEFAULT_MATCH_KEYS
 
     def __post_init__(self) -> None:
         _check(self)
@@ -140,6 +147,11 @@ def _check(config: MockConfig) -> None:
             need(False, "faults", str(exc))
     need(bool(config.key_prefixes) or bool(config.api_keys), "api_keys", "no key could ever be valid")
     need(config.log_level.lower() in LOG_LEVELS, "log_level", f"{config.log_level!r} is not one of {LOG_LEVELS}")
+    need(config.replay in REPLAY_MODES, "replay", f"{config.replay!r} is not one of {REPLAY_MODES}")
+    need(
+        math.isfinite(config.replay_speed) and config.replay_speed >= 0, "replay_speed", "must be >= 0 (0 = no delays)"
+    )
+    need(bool(config.replay_match) and all(config.replay_match), "replay_match", "needs at least one key")
 
 
 def parse_bool(value: str) -> bool:
@@ -218,6 +230,16 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("journal_size", int, "how many requests the journal keeps (default 1000)", "N"),
     Option("log_level", str, "uvicorn log level (default info)", "LEVEL"),
+    Option("cassettes", str, "replay the cassettes in this directory (or file) recorded by `proxy --record`", "DIR"),
+    Option("replay", str, "a request no cassette matches: strict (a 400 naming the nearest) or fallback", "MODE"),
+    Option("replay_speed", float, "time scale of replayed streams: 1 as recorded, 0 no delays (default 1)", "X"),
+    Option(
+        "replay_match",
+        str,
+        "what a request must share with a cassette (default route,model,messages,tools,stream)",
+        "KEY",
+        is_list=True,
+    ),
     Option("models", json.loads, "the model table (config file only)", cli=False),
     Option("replies", json.loads, "reply rules (config file only)", cli=False),
 )
