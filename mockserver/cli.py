@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -72,6 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_serve_options(serve)
+    serve.add_argument(
+        "--watch",
+        action="store_true",
+        help="reload the --config file whenever it is saved (ledger and journal are kept)",
+    )
+    serve.add_argument(
+        "--quiet", action="store_true", help="no console line per request (by default each request prints one)"
+    )
     check = commands.add_parser(
         "check",
         help="check a server (the live API, this mock, any compatible server) against the contract",
@@ -93,14 +102,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def serve(config: MockConfig) -> int:
-    """Serve the mock in the foreground until interrupted."""
+def serve(
+    config: MockConfig, *, quiet: bool = False, watch: str | None = None, cli: dict[str, Any] | None = None
+) -> int:
+    """Serve the mock in the foreground until interrupted; unless ``quiet``, print a line per request.
+
+    With ``watch`` (the config file), the file's changes are applied while serving; ``cli`` holds the
+    command-line values, which keep winning over the file.
+    """
     import uvicorn
 
     from mockserver.app import AINativeMock
+    from mockserver.console import ConsoleLog
     from mockserver.server import listening_socket, serving_stack, uvicorn_config
 
     mock = AINativeMock(config)
+    if not quiet:
+        mock.state.journal.listeners.append(ConsoleLog(sys.stdout))
     try:
         sock = listening_socket(config.host, config.port)
     except OSError as exc:
@@ -122,10 +140,22 @@ def serve(config: MockConfig) -> int:
         f"  seed: {config.seed}   credits per key: {config.credits}   error style: {config.error_style}\n"
         f"  control API: {base}/_mock/ ({control})   contract: {base}/openapi.json\n"
         f"  event loop: {loop}   HTTP parser: {http}{fast}\n"
+        f"  inspector: {base}/   API docs: {base}/docs\n"
     )
     sys.stdout.flush()
+    stop = None
+    if watch is not None:
+        from mockserver.reload import ConfigReloader
+
+        stop = ConfigReloader(mock.state, watch, config, cli=cli).start()
+        sys.stdout.write(f"  watching {watch} for changes\n")
+        sys.stdout.flush()
     server = uvicorn.Server(uv_config)
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    finally:
+        if stop is not None:
+            stop.set()
     return 0
 
 
@@ -158,4 +188,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(f"Replaying {count} cassette(s) from {config.cassettes} ({config.replay}, {speed})\n")
     if not (config.admin_token or is_loopback(config.host)):
         sys.stderr.write("ainative-mock: bound beyond loopback without --admin-token: the control API is off\n")
-    return serve(config)
+    watch = None
+    if args.watch:
+        watch = args.config or os.environ.get(ENV_PREFIX + "CONFIG")
+        if not watch:
+            sys.stderr.write("ainative-mock serve: --watch needs a config file (--config FILE)\n")
+            return 2
+    return serve(config, quiet=args.quiet, watch=watch, cli=cli_values)

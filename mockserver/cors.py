@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 from starlette.datastructures import Headers
@@ -12,6 +13,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mockserver.responses import error_response
 
 __all__ = ["MockCORSMiddleware"]
+
+log = logging.getLogger("mockserver")
 
 
 class MockCORSMiddleware(CORSMiddleware):
@@ -29,12 +32,24 @@ class MockCORSMiddleware(CORSMiddleware):
             max_age=600,
         )
         self._error_style = error_style
+        self._refused: set[str] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Requests without an Origin header (every non-browser client) need no CORS work at all.
         if scope["type"] == "http" and not any(name == b"origin" for name, _ in scope["headers"]):
             await self.app(scope, receive, send)
             return
+        if scope["type"] == "http" and not self.allow_all_origins:
+            origin = Headers(scope=scope).get("origin", "")
+            if not self.is_allowed_origin(origin) and origin not in self._refused and len(self._refused) < 100:
+                self._refused.add(origin)  # one line per origin
+                shown = "".join(c if c.isprintable() else "?" for c in origin[:200])
+                log.warning(
+                    "CORS: refused a page on %s (allowed: %s): to allow it, add --cors-origin %s",
+                    shown,
+                    ", ".join(self.allow_origins),
+                    shown,
+                )
         await super().__call__(scope, receive, send)
 
     def preflight_response(self, request_headers: Headers) -> Response:

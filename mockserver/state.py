@@ -88,6 +88,29 @@ class MockState:
             self.config = config
         return config
 
+    def apply_file_changes(self, changes: Mapping[str, Any]) -> MockConfig:
+        """Apply settings re-read from the config file (hot reload); returns the new config.
+
+        Unlike :meth:`update_config`, the ledger and the journal are kept: new ``credits``/``plan``
+        apply to keys first seen from now on. The changes also become what :meth:`reset` returns to.
+        Raises :class:`ConfigError` (and changes nothing) for an unusable value or a setting that
+        needs a restart.
+        """
+        fixed = set(changes) - RUNTIME_SETTINGS
+        if fixed:
+            raise ConfigError(f"{sorted(fixed)} cannot change while running: restart to apply")
+        with self._lock:
+            config = self.config.replace(**changes)
+            startup = self.startup_config.replace(**changes)
+            if "credits" in changes or "plan" in changes:
+                self.ledger.set_defaults(config.credits, config.plan)
+            if {"seed", "fault_rate", "faults"} & set(changes):
+                self.seeded.configure(config.seed, config.fault_rate, config.faults)
+            if "unavailable_models" in changes:
+                self.unavailable = set(config.unavailable_models)
+            self.config, self.startup_config = config, startup
+        return config
+
     def reset(self) -> None:
         """Back to the starting config: ledger, limits, queued faults and replies, outages, journal."""
         with self._lock:
