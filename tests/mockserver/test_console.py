@@ -92,3 +92,13 @@ def test_serve_prints_a_line_per_request_and_quiet_prints_none() -> None:
         assert httpx.get(quiet.base_url + "/_mock/requests").json()["total"] == 3
         quiet.stop()
         assert not any("/api/v1/chat/completions" in line for line in quiet.stdout + quiet.stderr)
+
+
+def test_readme_shows_the_console_as_it_is() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    assert block[0] == HEADER
+    for line in block[1:]:
+        assert re.match(r"\d\d:\d\d:\d\d\.\d{3} POST   /api/v1/chat/completions ", line), line
