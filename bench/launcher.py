@@ -1,7 +1,9 @@
 """Serve the mock or the bare app with uvicorn on 127.0.0.1:0 and print ``PORT n``.
 
-``python -m bench.launcher mock [--config FILE] [--profile OUT.txt]`` or ``python -m bench.launcher bare``.
-Both use :func:`mockserver.server.uvicorn_config` (log level warning, no access log, lifespan off).
+``python -m bench.launcher mock [--config FILE] [--console FILE] [--profile OUT.txt]`` or
+``python -m bench.launcher bare``. Both use :func:`mockserver.server.uvicorn_config` (log level
+warning, no access log, lifespan off). The mock runs as ``ainative-mock serve --quiet`` does, with no
+console line per request, unless ``--console FILE`` writes those lines (as ``serve`` prints them) to FILE.
 With ``--profile`` the whole server runs under pyinstrument; the report is written on SIGINT.
 """
 
@@ -32,11 +34,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.launcher")
     parser.add_argument("app", choices=["mock", "bare"])
     parser.add_argument("--config", help="TOML config file of the mock")
+    parser.add_argument("--console", help="mock: write serve's console line per request to this file")
     parser.add_argument("--profile", help="write a pyinstrument text report here on exit")
     parser.add_argument("--profile-html", help="also write an HTML report here")
     args = parser.parse_args(argv)
 
     app = build_app(args.app, args.config)
+    if args.console and args.app == "mock":
+        from mockserver.console import ConsoleLog
+
+        console = open(args.console, "w", encoding="utf-8")  # noqa: SIM115 - open for the server's lifetime
+        app.state.mock.state.journal.listeners.append(ConsoleLog(console))  # type: ignore[attr-defined]
     # The socket and uvicorn settings `ainative-mock serve` uses, for the mock and the bare app alike.
     sock = listening_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]

@@ -176,6 +176,22 @@ def bench_vs_bare(report: Report, settings: Settings, tmp: Path, mock: Server) -
         bare.stop()
 
 
+def bench_console(report: Report, settings: Settings, tmp: Path, mock: Server, config: Path) -> None:
+    """What serve's console line per request costs: the mock printing it (to a file) vs --quiet."""
+    console = start_launcher("mock-console", "mock", tmp, ["--config", str(config), "--console", str(tmp / "console")])
+    try:
+        workload = mock_workload(False)
+        check_server(console, {"json": workload})
+        a, b, _ = ab_rates(console, mock, workload, workload, settings)
+        figure = "console log: a line per request / --quiet, non-streaming chat"
+        ratio = ratio_row(report, figure, "lines", "quiet", a, b, None, "req/s")
+        lines = sum(1 for _ in (tmp / "console").open(encoding="utf-8"))
+        report.rows[-1].note = f"{lines:,} lines written to a file"
+        report.headlines.append(f"console log: with / without a line per request = {ratio:.2f} (the rest run --quiet)")
+    finally:
+        console.stop()
+
+
 def bench_peer(report: Report, settings: Settings, tmp: Path, mock: Server) -> None:
     mock_loads = {"json": mock_workload(False), "sse": mock_workload(True)}
     errors: list[str] = []
@@ -434,6 +450,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with _section(report, "mock vs bare Starlette"):
                 bench_vs_bare(report, settings, tmp, mock)
+            with _section(report, "console log"):
+                bench_console(report, settings, tmp, mock, config)
             if args.peer != "none":
                 with _section(report, "mock vs peer"):
                     bench_peer(report, settings, tmp, mock)

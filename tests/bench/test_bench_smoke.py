@@ -30,7 +30,7 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=55,
+        timeout=90,
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -48,4 +48,6 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         assert cells[3] not in ("error", "n/a"), row
         assert cells[5] in ("pass", "FAIL"), row
+    console = next(row for row in rows if row.startswith("| console log: a line per request / --quiet"))
+    assert [cell.strip() for cell in console.strip("|").split("|")][3] not in ("error", "n/a"), console
     assert "Quick mode" in text
