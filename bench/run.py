@@ -27,6 +27,7 @@ if __package__ in (None, ""):  # run as ``python bench/run.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import peers
+from bench import proxy as bench_proxy
 from bench.common import (
     REPLY_TOKENS,
     ROOT,
@@ -348,6 +349,16 @@ def bench_pacing(report: Report, settings: Settings, tmp: Path) -> None:
         report.headlines.append(f"{figure}: measured/configured = {ratio:.3f} (target within {tol:.0%})")
 
 
+def bench_proxy_overhead(report: Report, settings: Settings, tmp: Path) -> None:
+    """``ainative-mock proxy`` in front of the mock vs the mock directly (see bench/proxy.py)."""
+    quick = settings.rounds == 1
+    results = bench_proxy.measure(tmp, 10 if quick else 300, 1 if quick else 15)
+    for figure in results.figures:
+        report.rows.append(Row(figure.figure, figure.direct, figure.proxied, figure.result, "info", None))
+        if figure.details:
+            report.details.append(f"- {figure.details}")
+
+
 # -- the report ----------------------------------------------------------------------------------
 def _loadavg() -> str:
     with contextlib.suppress(OSError):
@@ -463,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_memory(report, settings, tmp, config)
         with _section(report, "pacing"):
             bench_pacing(report, settings, tmp)
+        with _section(report, "proxy overhead"):
+            bench_proxy_overhead(report, settings, tmp)
     took = time.monotonic() - started
     if args.quick:
         report.notes.append(

@@ -203,6 +203,24 @@ class _EventClock:
                 self._last = now
 
 
+def _unpatched_handler() -> Any:
+    """httpx's own ``AsyncHTTPTransport.handle_async_request``, even while the in-process mock patches it."""
+    from mockserver import intercept
+
+    for cls, name, original in intercept._patched:
+        if cls is httpx.AsyncHTTPTransport and name == "handle_async_request":
+            return original
+    return httpx.AsyncHTTPTransport.__dict__["handle_async_request"]
+
+
+class _UpstreamTransport(httpx.AsyncHTTPTransport):
+    """The network, always: a proxy recording from inside a test must reach the upstream, not the mock."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response: httpx.Response = await _unpatched_handler()(self, request)
+        return response
+
+
 class ValidationProxy:
     """ASGI app forwarding every request to ``upstream`` and judging every answer.
 
@@ -245,7 +263,8 @@ class ValidationProxy:
         if client is None:
             timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0))
             limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-            client = httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False, trust_env=False)
+            transport = _UpstreamTransport(limits=limits)
+            client = httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False, trust_env=False)
             self._clients[loop] = client
         return client
 

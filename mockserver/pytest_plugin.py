@@ -13,19 +13,22 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from mockserver.cassettes import CassetteError
 from mockserver.config import ConfigError, MockConfig, load_config
 from mockserver.netguard import NetworkGuard
+from mockserver.recording import RECORD_MODES, Recorder, cassette_path, decide
 from mockserver.testing import CLEARED_ENV, InProcessMock, MockController, ServedMock
 
 MARKER = (
     "ainative_mock(*, credits=None, plan=None, rpm=None, tpm=None, unavailable_models=None, faults=None, "
     "fault_rate=None, error_style=None, seed=None, ttft_ms=None, tokens_per_second=None, replies=None, "
-    "scripted_replies=None, queued_faults=None, check_unused=True, **settings): configure the ainative_mock "
-    "or ainative_server fixture for this test, class or module (nearest marker wins). Settings take the names "
-    "of `ainative-mock serve` options; scripted_replies is a list of reply texts, queued_faults a list of fault "
-    "names or dicts ({'fault': 'http_error', 'status': 429, 'times': 2})."
+    "scripted_replies=None, queued_faults=None, check_unused=True, cassette=None, **settings): configure the "
+    "ainative_mock or ainative_server fixture for this test, class or module (nearest marker wins). Settings take "
+    "the names of `ainative-mock serve` options; scripted_replies is a list of reply texts, queued_faults a list "
+    "of fault names or dicts ({'fault': 'http_error', 'status': 429, 'times': 2}); cassette names recorded "
+    "traffic to replay (a directory or file under cassettes/ next to the test file; see --ainative-record)."
 )
-_PLUGIN_ONLY = ("scripted_replies", "queued_faults", "check_unused", "pass_through")
+_PLUGIN_ONLY = ("scripted_replies", "queued_faults", "check_unused", "pass_through", "cassette")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,6 +45,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="let tests using the mock fixtures reach AINative's real hosts (*.ainative.studio); off by default",
+    )
+    group.addoption(
+        "--ainative-record",
+        choices=RECORD_MODES,
+        default="none",
+        help="cassettes of @pytest.mark.ainative_mock(cassette=...): none (default) replays only; once records "
+        "missing ones through the proxy against $AINATIVE_UPSTREAM; rewrite records them all again",
     )
     parser.addini("ainative_mock_config", "TOML/YAML mock config file for every mock fixture", default="")
     parser.addini("ainative_mock_seed", "seed of every mock fixture", default="")
@@ -63,12 +73,28 @@ def _allow_live(config: pytest.Config) -> bool:
     return bool(config.getoption("--ainative-allow-live"))
 
 
-def _guard(request: pytest.FixtureRequest, owner: str) -> NetworkGuard | None:
+def _guard(request: pytest.FixtureRequest, owner: str, recording: str = "") -> NetworkGuard | None:
     """The production guard of a fixture: none with --ainative-allow-live; the conformance target passes."""
     if _allow_live(request.config):
         return None
     target = request.config.getoption("ainative_base_url", None)  # contracts.suite's option, if loaded
-    return NetworkGuard(owner, allow=[urlsplit(target).hostname or ""] if target else ())
+    allow = [urlsplit(target).hostname or ""] if target else []
+    return NetworkGuard(owner, allow=[*allow, recording] if recording else allow)  # recording: its upstream
+
+
+def _cassette(request: pytest.FixtureRequest, extras: dict[str, Any]) -> tuple[dict[str, Any], Recorder | None]:
+    """Replay settings for the marker's ``cassette``, or the recorder that makes it (--ainative-record)."""
+    if extras.get("cassette") is None:
+        return {}, None
+    path = cassette_path(extras["cassette"], request.path)
+    mode = request.config.getoption("--ainative-record")
+    try:
+        if decide(mode, path) == "replay":
+            return {"cassettes": str(path)}, None
+        return {}, Recorder(path, rewrite=mode == "rewrite")
+    except CassetteError as exc:
+        problem = str(exc)
+    pytest.fail(problem, pytrace=False)
 
 
 def _set_env(monkeypatch: pytest.MonkeyPatch, controller: MockController) -> None:
@@ -120,14 +146,16 @@ def ainative_mock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     ``@pytest.mark.ainative_mock(...)``.
     """
     settings, extras = _split(_marker_settings(request))
-    guard = _guard(request, "ainative_mock")
+    replay, recorder = _cassette(request, extras)
+    settings = {**replay, **settings}
+    guard = _guard(request, "ainative_mock", recorder.upstream_host if recorder else "")
     mock = InProcessMock(
         _build_config(request, settings), pass_through=extras.get("pass_through", True), allow_live=True,
         name="ainative_mock",
     )  # fmt: skip
     _prime(mock, extras)
     _set_env(monkeypatch, mock)
-    with guard or nullcontext(), mock:
+    with guard or nullcontext(), mock, recorder or nullcontext():  # the recorder, started last, wins
         yield mock
         if extras.get("check_unused", True):
             mock.assert_all_used()
@@ -153,6 +181,10 @@ def ainative_server(
     """
     served = _ainative_served
     settings, extras = _split(_marker_settings(request))
+    replay, recorder = _cassette(request, extras)
+    if recorder is not None:
+        pytest.fail("recording cassettes works with the ainative_mock fixture; replay them here", pytrace=False)
+    settings = {**replay, **settings}
     served.reset()
     if settings:
         try:

@@ -42,6 +42,10 @@ RUNTIME_SETTINGS = frozenset(
         "jwt_secret",
         "models",
         "replies",
+        "cassettes",
+        "replay",
+        "replay_speed",
+        "replay_match",
     }
 )
 """Settings that ``update_config`` (and ``PUT /_mock/config``) may change while running."""

@@ -38,3 +38,8 @@ def start_proxy() -> Iterator[Callable[..., tuple[ValidationProxy, str]]]:
     yield start
     for server in running:
         server.__exit__(None, None, None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin("pytester"):
+        config.pluginmanager.import_plugin("pytester")
