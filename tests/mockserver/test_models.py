@@ -70,7 +70,7 @@ def test_every_catalogued_model_is_served(make_mock: MockFactory, model: str) ->
     m = make_mock(plan="enterprise")
     body = check_response(m.post({**BODY, "model": model}))
     assert body["model"] == model
-    info = m.mock.config.model(model)
+    info = m.mock.state.config.model(model)
     assert info is not None and body["provider"] == info.owned_by
     spent = m.client.get("/v1/public/credits/balance", headers=HEADERS).json()["used_credits"]
     assert spent == pytest.approx(body["usage"]["total_tokens"] * info.price)
