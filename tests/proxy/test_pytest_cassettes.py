@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import shlex
+from pathlib import Path
+
 import pytest
+
+from mockserver.cli import build_parser
 
 pytestmark = [pytest.mark.socket, pytest.mark.slow]
 
@@ -78,3 +84,29 @@ def test_record_once_without_an_upstream_says_what_is_missing(pytester, monkeypa
     result = _run(pytester, "once", "test_inner.py::test_greeting")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*recording cassette*greeting needs AINATIVE_UPSTREAM*"])
+
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+SECTION = README.split("## Record the real API, replay it in CI")[1].split("\n## ")[0]
+
+
+def test_readme_section_commands_are_real() -> None:
+    commands = re.findall(r"```bash\n(.*?)```", SECTION, re.DOTALL)[0].strip().splitlines()
+    assert [c.split()[:2] for c in commands] == [["ainative-mock", n] for n in ("proxy", "serve", "drift")]
+    parser = build_parser()
+    for command in commands:
+        words = shlex.split(command)
+        args = parser.parse_args(words[words.index("ainative-mock") + 1 :])
+        assert args.command in ("proxy", "serve", "drift")
+
+
+def test_readme_section_example_records_then_replays(pytester, upstream, monkeypatch) -> None:
+    app, url = upstream
+    example = re.findall(r"```python\n(.*?)```", SECTION, re.DOTALL)[0]
+    pytester.makepyfile(test_readme_example=example)
+    monkeypatch.setenv("AINATIVE_UPSTREAM", url)
+    _run(pytester, "once").assert_outcomes(passed=1)
+    assert len(app.received) == 1
+    monkeypatch.delenv("AINATIVE_UPSTREAM")
+    _run(pytester, None).assert_outcomes(passed=1)
+    assert len(app.received) == 1
