@@ -207,7 +207,10 @@ class ControlResource:
         """403/401 unless the caller may use the control API (see the module docstring)."""
         startup: MockConfig = self.state.startup_config
         origin = request.headers.get("origin")
-        if origin is not None and not _trusted_origin(origin, startup.cors_origins):
+        own_page = startup.admin_token is not None and origin == f"{request.url.scheme}://{request.headers.get('host')}"
+        # The mock's own pages (the inspector) count as trusted only when the admin token guards the API:
+        # without one, a DNS-rebound site could pass for this origin.
+        if origin is not None and not own_page and not _trusted_origin(origin, startup.cors_origins):
             # A page on another site must not read the journal or reconfigure the mock (CORS is "*").
             if origin not in self._logged_origins and len(self._logged_origins) < 100:  # once per origin
                 self._logged_origins.add(origin)

@@ -31,6 +31,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             # One worker runs every browser test in a row, so one Chromium serves a module at a time.
             item.add_marker(pytest.mark.xdist_group("browser"))
             item.add_marker(pytest.mark.socket)
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="module")

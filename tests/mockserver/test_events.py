@@ -182,3 +182,19 @@ def test_journal_keeps_the_response_of_errors_too() -> None:
     entry = client.get("/_mock/requests").json()["requests"][0]
     assert entry["status"] == 402 and entry["response"] == {"detail": "Insufficient credits"}
     assert entry["events"] is None and entry["at"] > 0
+
+
+def test_the_inspector_served_beyond_loopback_works_with_the_admin_token() -> None:
+    mock = AINativeMock(MockConfig(host="0.0.0.0", admin_token="t0ken"))
+    client = TestClient(mock.app, base_url="http://192.168.1.20:8000")
+    own = {"Origin": "http://192.168.1.20:8000"}
+    assert client.get("/_mock/accounts", headers=own).status_code == 401  # the token is still required
+    assert client.get("/_mock/accounts", headers={**own, "X-Admin-Token": "t0ken"}).status_code == 200
+    other = {"Origin": "http://192.168.1.21:8000", "X-Admin-Token": "t0ken"}
+    assert client.get("/_mock/accounts", headers=other).status_code == 403
+
+
+def test_without_an_admin_token_the_own_origin_is_not_enough() -> None:
+    # A DNS-rebound page has the mock's host name as its origin: only loopback names are trusted.
+    client = TestClient(AINativeMock(MockConfig()).app, base_url="http://rebound.example:8000")
+    assert client.get("/_mock/accounts", headers={"Origin": "http://rebound.example:8000"}).status_code == 403

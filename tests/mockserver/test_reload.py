@@ -178,3 +178,16 @@ def test_serve_watch_end_to_end(tmp_path: Path) -> None:
         file.write_text('[[replies]]\nmatch = "story"\ntext = ')  # broken TOML
         served.wait_for(r"config file .*mock\.toml refused, the previous config stays in force", timeout=15)
         assert reply_of(ask(base, "a story")) == "A new story."
+
+
+def test_reload_changes_keys_and_faults(reloading: Any) -> None:
+    file, _, reloader, base, _ = reloading
+    file.write_text('api_keys = ["ak_the_only_key_5678"]\nfault_rate = 1.0\nfaults = ["503"]\n' + FIRST)
+    assert reloader.reload()
+    assert ask(base, "weather?").status_code == 401  # the prefix rule gave way to the exact key
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "weather?"}]}
+    answer = httpx.post(base + CHAT, headers={"X-API-Key": "ak_the_only_key_5678"}, json=body)
+    assert answer.status_code == 503  # every request draws a fault now
+    file.write_text(FIRST)
+    assert reloader.reload()
+    assert reply_of(ask(base, "weather?")) == "Sunny, said the first file."
