@@ -242,7 +242,7 @@ function statusClass(entry) {
 }
 
 function entryRow(entry) {
-  const tokens = entry.usage ? entry.usage.total_tokens : "";
+  const tokens = entry.usage && entry.status < 400 ? entry.usage.total_tokens : ""; // a refused request used none
   const stream = entry.stream ? (entry.disconnected ? "cut" : "SSE " + entry.chunks_sent) : "";
   const row = el(
     "tr",

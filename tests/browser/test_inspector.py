@@ -97,6 +97,7 @@ def test_editing_credits_in_the_page_makes_the_next_request_402(
     assert answer["status"] == 402, answer
     assert answer["message"] == "Insufficient credits"
     expect(inspector.locator("#entries tr").first.locator(".status")).to_have_text("402", timeout=1000)
+    expect(inspector.locator("#entries tr").first.locator("td").nth(8)).to_have_text("")  # no tokens used
     shot(inspector, "2-next-request-402")
 
 
