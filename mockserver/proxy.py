@@ -29,6 +29,7 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 from starlette.types import Message, Receive, Scope, Send
 
@@ -346,7 +347,7 @@ class ValidationProxy:
             content_type = upstream.headers.get("content-type", "")
             decoder = _Decoder(upstream.headers.get("content-encoding", ""))
             if content_type.split(";")[0].strip().lower() == "text/event-stream":
-                await self._pass_stream(send, upstream, out_headers, decoder, scope, incoming, body, started)
+                await self._pass_stream(send, receive, upstream, out_headers, decoder, scope, incoming, body, started)
             else:
                 await self._pass_whole(send, upstream, out_headers, decoder, scope, incoming, body)
         finally:
@@ -381,6 +382,7 @@ class ValidationProxy:
     async def _pass_stream(
         self,
         send: Send,
+        receive: Receive,
         upstream: httpx.Response,
         headers: list[tuple[bytes, bytes]],
         decoder: _Decoder,
@@ -394,21 +396,32 @@ class ValidationProxy:
         clock = _EventClock(started)
         complete = True
         client_gone = False
-        try:
-            async for chunk in upstream.aiter_raw():
-                now = time.perf_counter()
-                try:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                except OSError:
-                    client_gone = True
-                    break
-                if decoder.ok and len(decoded) < MAX_JUDGED_BYTES:
-                    piece = decoder.feed(chunk)
-                    decoded.extend(piece)
-                    clock.feed(piece, now)
-        except httpx.HTTPError as exc:
-            complete = False
-            log.warning(self.scrubber.scrub(f"proxy: the upstream broke off a stream: {type(exc).__name__}: {exc}"))
+        async with anyio.create_task_group() as group:
+
+            async def watch_disconnect() -> None:
+                nonlocal client_gone
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                client_gone = True  # stop reading: closing the upstream stream stops its generation (and bill)
+                group.cancel_scope.cancel()
+
+            group.start_soon(watch_disconnect)
+            try:
+                async for chunk in upstream.aiter_raw():
+                    now = time.perf_counter()
+                    try:
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    except OSError:
+                        client_gone = True
+                        break
+                    if decoder.ok and len(decoded) < MAX_JUDGED_BYTES:
+                        piece = decoder.feed(chunk)
+                        decoded.extend(piece)
+                        clock.feed(piece, now)
+            except httpx.HTTPError as exc:
+                complete = False
+                log.warning(self.scrubber.scrub(f"proxy: the upstream broke off a stream: {type(exc).__name__}: {exc}"))
+            group.cancel_scope.cancel()
         # A cut stream is not the upstream's answer: neither judged nor recorded. A whole one is judged
         # (and recorded) before the end of the body goes out, so a client that saw the end sees the cassette.
         if not client_gone and complete and decoder.ok and len(decoded) < MAX_JUDGED_BYTES:

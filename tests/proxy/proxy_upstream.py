@@ -55,6 +55,7 @@ class Upstream:
     words: int = 6
     received: list[Received] = field(default_factory=list)
     sent_at: list[float] = field(default_factory=list)
+    disconnected: bool = False
     _count: int = 0
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -76,7 +77,7 @@ class Upstream:
         if not (headers.get("x-api-key") or headers.get("authorization")):
             await self._json(send, 401, {"detail": "Not authenticated"}, request_id)
         elif path.endswith("/chat/completions") and scope["method"] == "POST":
-            await self._chat(send, json.loads(body or b"{}"), request_id)
+            await self._chat(send, receive, json.loads(body or b"{}"), request_id)
         elif path.endswith("/credits/balance"):
             await self._json(send, 200, _balance(), request_id)
         elif path.endswith("/models"):
@@ -107,7 +108,7 @@ class Upstream:
         last = str(messages[-1].get("content", ""))
         return [f"{w} " for w in (["Echo:", *last.split(), "héllo", "✓"] * 3)[: self.words]]
 
-    async def _chat(self, send: Any, request: dict[str, Any], request_id: str) -> None:
+    async def _chat(self, send: Any, receive: Any, request: dict[str, Any], request_id: str) -> None:
         if request.get("model") == "limited":
             extra = {} if self.defect == "no-retry-after" else {"retry-after": "1"}
             await self._json(send, 429, {"detail": "Rate limit exceeded"}, request_id, extra)
@@ -120,7 +121,7 @@ class Upstream:
         model = request.get("model") or "upstream-model"
         completion_id = f"chatcmpl-{request_id}"
         if request.get("stream"):
-            await self._stream(send, request, words, usage, model, completion_id, request_id)
+            await self._stream(send, receive, request, words, usage, model, completion_id, request_id)
             return
         message = {"role": "assistant", "content": "".join(words)}
         body: dict[str, Any] = {
@@ -138,6 +139,7 @@ class Upstream:
     async def _stream(
         self,
         send: Any,
+        receive: Any,
         request: dict[str, Any],
         words: list[str],
         usage: dict[str, int],
@@ -171,14 +173,25 @@ class Upstream:
             }
         )
         self.sent_at = []
+        self.disconnected = False
         frames = [f"data: {json.dumps(p, ensure_ascii=False, separators=(',', ':'))}\n\n" for p in payloads]
         frames.append("data: [DONE]\n\n")
-        for index, frame in enumerate(frames):
-            if index and self.pace_s:
-                await anyio.sleep(self.pace_s)
-            self.sent_at.append(time.perf_counter())
-            await send({"type": "http.response.body", "body": frame.encode(), "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        async with anyio.create_task_group() as group:
+
+            async def watch() -> None:  # a real API stops generating when its client hangs up
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                self.disconnected = True
+                group.cancel_scope.cancel()
+
+            group.start_soon(watch)
+            for index, frame in enumerate(frames):
+                if index and self.pace_s:
+                    await anyio.sleep(self.pace_s)
+                self.sent_at.append(time.perf_counter())
+                await send({"type": "http.response.body", "body": frame.encode(), "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            group.cancel_scope.cancel()
 
 
 def _balance() -> dict[str, Any]:

@@ -105,3 +105,23 @@ def test_unreachable_upstream_is_a_502_with_a_json_body(start_proxy) -> None:
     response = httpx.post(proxy_url + CHAT, json=_chat(), headers={"X-API-Key": KEY})
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "upstream_unreachable"
+
+
+def test_a_client_that_hangs_up_stops_the_upstream_stream(upstream, start_proxy, tmp_path) -> None:
+    app, direct_url = upstream
+    app.pace_s = 0.2
+    proxy, proxy_url = start_proxy(direct_url, record=tmp_path / "cassettes")
+    with (
+        httpx.Client(timeout=30) as client,
+        client.stream("POST", proxy_url + CHAT, json=_chat(stream=True), headers={"X-API-Key": KEY}) as response,
+    ):
+        for piece in response.iter_raw():
+            if piece.count(b"\n\n") >= 1:
+                break  # leave after the first event
+    deadline = time.monotonic() + 5
+    while not app.disconnected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert app.disconnected, "the proxy kept the upstream stream open after its client left"
+    assert len(app.sent_at) < 5  # of 10 events: the upstream stopped
+    assert not (tmp_path / "cassettes").exists()  # a cut stream is not recorded ...
+    assert proxy.report.exchanges == 0  # ... nor judged
