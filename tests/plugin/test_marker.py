@@ -104,7 +104,7 @@ def test_unavailable_models_answer_503(mock, chat):
     assert chat(model="claude-3-5-haiku-20241022").status_code == 200
 
 
-@mark(faults=["500", "503"], fault_rate=1)
+@mark(random_faults=["500", "503"], fault_rate=1)
 def test_fault_rate_one_faults_every_request(mock, chat):
     statuses = {chat().status_code for _ in range(6)}
     assert statuses <= {500, 503}
@@ -155,7 +155,7 @@ def test_same_seed_same_text_other_seed_differs():
 
 
 @mark(
-    replies=[
+    reply_rules=[
         {"match": "weather", "text": "Sunny, 21 degrees"},
         {"match": "^order \\\\d+$", "regex": True, "tool_call": {"name": "lookup_order", "arguments": {"id": 42}}},
     ]
@@ -169,7 +169,7 @@ def test_reply_rules(mock, chat):
     assert "Sunny" not in text(chat("something else"))
 
 
-@mark(scripted_replies=["first", "second"])
+@mark(queued_replies=["first", "second"])
 def test_scripted_replies_come_in_order(mock, chat):
     assert [text(chat()) for _ in range(3)][:2] == ["first", "second"]
     assert mock.pending()["replies"] == []
@@ -182,7 +182,7 @@ def test_queued_faults_come_in_order_then_normal_answers(mock, chat):
     assert responses[1].headers["retry-after"] == "2"
 
 
-@mark(ttft_ms=300, tokens_per_second=40, scripted_replies=["a b c d e f g h i j k l m n o p"])
+@mark(ttft_ms=300, tokens_per_second=40, queued_replies=["a b c d e f g h i j k l m n o p"])
 def test_stream_pacing_on_a_real_socket(ainative_server):
     started = time.perf_counter()
     arrivals = []
@@ -221,7 +221,7 @@ import httpx
 import pytest
 
 
-@pytest.mark.ainative_mock(queued_faults=[{"fault": "disconnect", "after_chunks": 3}], scripted_replies=["used"])
+@pytest.mark.ainative_mock(queued_faults=[{"fault": "disconnect", "after_chunks": 3}], queued_replies=["used"])
 def test_queued_disconnect_waits_for_a_stream_then_cuts_it_like_a_network_error(mock, chat):
     assert chat().json()["choices"][0]["message"]["content"] == "used"  # a plain request leaves it queued
     assert mock.pending()["faults"][0]["fault"] == "disconnect"

@@ -44,8 +44,8 @@ def test_markers_help_shows_the_signature(run: Runner) -> None:
     result.stdout.fnmatch_lines(
         [
             "@pytest.mark.ainative_mock(*, credits=None, plan=None, rpm=None, tpm=None, unavailable_models=None,"
-            " faults=None, fault_rate=None, error_style=None, seed=None, ttft_ms=None, tokens_per_second=None,"
-            " replies=None, scripted_replies=None, queued_faults=None, check_unused=True, **settings):"
+            " random_faults=None, fault_rate=None, error_style=None, seed=None, ttft_ms=None, tokens_per_second=None,"
+            " reply_rules=None, queued_replies=(), queued_faults=(), check_unused=True, pass_through=True, **settings):"
             " configure the ainative_mock or ainative_server fixture*(nearest marker wins)*"
         ]
     )

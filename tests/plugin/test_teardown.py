@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 
-@pytest.mark.ainative_mock(scripted_replies=["first", "second"], queued_faults=[{"fault": "disconnect"}])
+@pytest.mark.ainative_mock(queued_replies=["first", "second"], queued_faults=[{"fault": "disconnect"}])
 def test_leaves_a_reply_and_a_stream_fault(mock):
     response = httpx.post(
         mock.base_url + "/v1/public/chat/completions",
@@ -37,7 +37,7 @@ def test_queued_in_the_test_body_and_never_sent(mock):
     mock.fail_next(503, times=2)
 
 
-@pytest.mark.ainative_mock(scripted_replies=["never sent"], check_unused=False)
+@pytest.mark.ainative_mock(queued_replies=["never sent"], check_unused=False)
 def test_opted_out_by_marker(mock):
     mock.fail_next(429)
 
