@@ -44,7 +44,15 @@ _originals: dict[str, Any] = {}
 
 
 class LiveCallBlockedError(RuntimeError):
-    """A test tried to reach an AINative production host; the message says what to do instead."""
+    """A test tried to reach an AINative production host; the message says what to do instead.
+
+    Example:
+        >>> with NetworkGuard("ainative_mock"):
+        ...     socket.create_connection(("api.ainative.studio", 443))
+        Traceback (most recent call last):
+        ...
+        mockserver.netguard.LiveCallBlockedError: api.ainative.studio is an AINative production host, ...
+    """
 
 
 def is_guarded(host: str) -> bool:

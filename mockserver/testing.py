@@ -27,6 +27,7 @@ from mockserver.config import MockConfig
 from mockserver.faults import Fault
 from mockserver.intercept import Interceptor
 from mockserver.journal import JournalEntry
+from mockserver.matching import explain_mismatch, matching
 from mockserver.netguard import NetworkGuard
 from mockserver.server import ServerThread
 from mockserver.state import MockState
@@ -61,11 +62,39 @@ headers (ainative-python signs requests with ``AINATIVE_API_SECRET``) never reac
 
 
 class UnusedMockError(AssertionError):
-    """Replies or faults were queued for a test and never used."""
+    """Replies or faults were queued for a test and never used.
+
+    Example:
+        >>> from mockserver import InProcessMock
+        >>> with InProcessMock() as mock:
+        ...     mock.reply("never asked for")
+        ...     mock.assert_all_used()
+        Traceback (most recent call last):
+        ...
+        mockserver.testing.UnusedMockError: the AINative mock had queued items that no request used:
+        ...
+
+    """
 
 
 class UnexpectedRequestsError(AssertionError):
-    """An in-process mock with ``pass_through=False`` refused requests for other hosts."""
+    """An in-process mock with ``pass_through=False`` refused requests for other hosts.
+
+    Example:
+        >>> import httpx
+        >>> with InProcessMock(pass_through=False) as mock:
+        ...     try:
+        ...         httpx.get("http://localhost:9/")
+        ...     except httpx.ConnectError:
+        ...         pass
+        ...     mock.assert_all_expected()
+        Traceback (most recent call last):
+        ...
+        mockserver.testing.UnexpectedRequestsError: the AINative mock refused 1 request(s) for hosts it does not serve:
+          GET http://localhost:9/
+        ...
+
+    """
 
 
 class MockController:
@@ -81,6 +110,12 @@ class MockController:
         self.mock = mock
         self.base_url = base_url
         self.api_key = api_key
+        self._closers: list[Any] = []
+
+    def close_clients(self) -> None:
+        """Close the synchronous clients this mock handed out (the fixtures do it at teardown)."""
+        while self._closers:
+            self._closers.pop()()
 
     @property
     def state(self) -> MockState:
@@ -116,13 +151,20 @@ class MockController:
         """Change runtime settings (same names as ``ainative-mock serve`` options: ``rpm=5``, ...)."""
         self.mock.state.update_config(settings)
 
-    def set_credits(self, credits: int, key: str | None = None) -> None:
-        """Give ``key`` (default: every key) a fresh balance of ``credits``."""
-        self.mock.state.set_credits(credits, key)
-
     def set_key(self, key: str, **settings: Any) -> None:
-        """Set one key's ``credits``, ``plan``, ``rpm``, ``tpm`` or ``unlimited``."""
+        """Set one key's ``credits``, ``plan``, ``rpm``, ``tpm`` or ``unlimited``: the way to set credits.
+
+        Example:
+            >>> with InProcessMock() as mock:
+            ...     mock.set_key(mock.api_key, credits=5, plan="free")
+            ...     mock.balance()["total_credits"], mock.balance()["plan"]
+            (5, 'free')
+        """
         self.mock.state.set_key(key, **settings)
+
+    def set_credits(self, credits: int, key: str | None = None) -> None:
+        """Shorthand for :meth:`set_key` ``(key, credits=credits)``; with no key, every key's balance."""
+        self.mock.state.set_credits(credits, key)
 
     def fail_next(
         self, status: int, times: int = 1, retry_after: int | None = None, *, model: str | None = None
@@ -168,18 +210,49 @@ class MockController:
             raise AssertionError("the AINative mock received no request")
         return entries[-1]
 
-    def count(
-        self, *, path: str | None = None, status: int | None = None, method: str | None = None, model: str | None = None
-    ) -> int:
-        """How many journal entries match every given filter."""
-        return sum(
-            1
-            for e in self.requests
-            if (path is None or e.path == path)
-            and (status is None or e.status == status)
-            and (method is None or e.method == method)
-            and (model is None or e.model == model)
-        )
+    def count(self, **filters: Any) -> int:
+        """How many journal entries match every given filter (the filters of :meth:`assert_requested`)."""
+        return len(matching(self.requests, filters))
+
+    def assert_requested(self, count: int | None = None, **filters: Any) -> list[JournalEntry]:
+        """Assert the mock received ``count`` requests (default: at least one) matching ``filters``.
+
+        Filters: ``path``, ``method``, ``model``, ``status``, ``stream``, ``key`` (the full key),
+        ``fault`` (a fault name, or None), ``body`` (a mapping of top-level body fields). On failure
+        the AssertionError lists the closest requests that did arrive and what differs in each.
+
+        Returns:
+            the matching journal entries, oldest first.
+
+        Example:
+            >>> mock = InProcessMock().start()
+            >>> client = mock.httpx_client(headers=mock.headers)
+            >>> body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}
+            >>> _ = client.post("/v1/chat/completions", json=body)
+            >>> [entry.status for entry in mock.assert_requested(1, model="gpt-4o", body={"model": "gpt-4o"})]
+            [200]
+            >>> mock.assert_requested(status=402)
+            Traceback (most recent call last):
+            ...
+            AssertionError: expected at least one request(s) matching status=402; 0 matched
+            closest of the 1 request(s) received:
+              #1 POST /v1/chat/completions -> 200 (model=gpt-4o, stream=False): status: expected 402, got 200
+            >>> mock.stop()
+        """
+        entries = self.requests
+        matched = matching(entries, filters)
+        if (len(matched) >= 1) if count is None else (len(matched) == count):
+            return matched
+        wanted = "at least one" if count is None else f"exactly {count}"
+        raise AssertionError(explain_mismatch(entries, filters, wanted, matched))
+
+    def get_request(self, **filters: Any) -> JournalEntry:
+        """The one request matching ``filters`` (as :meth:`assert_requested`); AssertionError if none or several."""
+        entries = self.requests
+        matched = matching(entries, filters)
+        if len(matched) != 1:
+            raise AssertionError(explain_mismatch(entries, filters, "exactly one", matched))
+        return matched[0]
 
     def pending(self) -> dict[str, Any]:
         """Replies and faults queued and not used yet."""
@@ -221,6 +294,15 @@ class InProcessMock(MockController):
         name: how errors name this mock (the fixture says ``ainative_mock``).
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
+
+    Example:
+        >>> import openai
+        >>> with InProcessMock() as mock:
+        ...     mock.reply("Served in-process")
+        ...     client = openai.OpenAI(base_url="https://api.ainative.studio/api/v1", api_key=mock.api_key)
+        ...     reply = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        ...     reply.choices[0].message.content
+        'Served in-process'
     """
 
     def __init__(
@@ -238,7 +320,6 @@ class InProcessMock(MockController):
         hosts = [urlsplit(url).hostname or url for url in (IN_PROCESS_URL, *PRODUCTION_HOSTS, *intercept)]
         self.interceptor = Interceptor(self.mock.app, hosts, pass_through=pass_through)
         self._guard = None if allow_live else NetworkGuard(name)
-        self._closers: list[Any] = []
 
     def start(self) -> InProcessMock:
         """Start intercepting httpx/httpx2 requests (and guarding production hosts)."""
@@ -252,9 +333,7 @@ class InProcessMock(MockController):
         self.interceptor.stop()
         if self._guard is not None:
             self._guard.stop()
-        for close in reversed(self._closers):
-            close()
-        self._closers.clear()
+        self.close_clients()
         self._sync_transport.close()
 
     def __enter__(self) -> InProcessMock:
@@ -275,28 +354,38 @@ class InProcessMock(MockController):
             raise UnexpectedRequestsError("\n".join(lines))
 
     def httpx_client(self, **kwargs: Any) -> httpx.Client:
-        """An ``httpx.Client`` on :attr:`base_url`, served in-process (closed at :meth:`stop`)."""
+        """An ``httpx.Client`` on :attr:`base_url`, served in-process. The mock closes it at :meth:`stop`."""
         client = httpx.Client(base_url=self.base_url, transport=self._sync_transport, **kwargs)
         self._closers.append(client.close)
         return client
 
     def async_httpx_client(self, **kwargs: Any) -> httpx.AsyncClient:
-        """An ``httpx.AsyncClient`` on :attr:`base_url`, served in-process. Close it in the test."""
+        """An ``httpx.AsyncClient`` on :attr:`base_url`, served in-process.
+
+        The test closes it (``async with``); left open, it holds no connection (no socket is involved).
+        """
         return httpx.AsyncClient(base_url=self.base_url, transport=AsyncASGITransport(self.mock.app), **kwargs)
 
     def openai_client(self, **kwargs: Any) -> openai.OpenAI:
-        """An ``openai.OpenAI`` wired to this mock in-process (openai 3.x sends through httpx2)."""
+        """An ``openai.OpenAI`` wired to this mock in-process. The mock closes it at :meth:`stop`.
+
+        Any ``openai.OpenAI(base_url=mock.openai_base_url)`` is served too while the mock runs; this
+        one also works before :meth:`start`.
+        """
         import httpx2
         import openai
 
         transport = SyncASGITransport(self.mock.app, http=httpx2)  # duck-typed: same API as httpx2's
         http_client = httpx2.Client(transport=cast("httpx2.BaseTransport", transport), base_url=self.base_url)
-        self._closers += [http_client.close, transport.close]
+        self._closers += [transport.close, http_client.close]
         kwargs.setdefault("api_key", self.api_key)
         return openai.OpenAI(base_url=self.openai_base_url, http_client=http_client, **kwargs)
 
     def async_openai_client(self, **kwargs: Any) -> openai.AsyncOpenAI:
-        """An ``openai.AsyncOpenAI`` wired to this mock in-process."""
+        """An ``openai.AsyncOpenAI`` wired to this mock in-process.
+
+        The test closes it (``async with``); left open, it holds no connection.
+        """
         import httpx2
         import openai
 
@@ -307,7 +396,15 @@ class InProcessMock(MockController):
 
 
 class ServedMock(MockController):
-    """A mock on a real socket (uvicorn on ``127.0.0.1``, a free port), for any client."""
+    """A mock on a real socket (uvicorn on ``127.0.0.1``, a free port), for any client.
+
+    Example:
+        >>> import httpx
+        >>> with ServedMock() as served:
+        ...     served.base_url.startswith("http://127.0.0.1:"), httpx.get(served.base_url + "/health").status_code
+        (True, 200)
+
+    """
 
     def __init__(self, config: MockConfig | None = None, api_key: str = DEFAULT_TEST_KEY) -> None:
         mock = AINativeMock(config)
@@ -320,7 +417,8 @@ class ServedMock(MockController):
         return self
 
     def stop(self) -> None:
-        """Stop serving."""
+        """Close the clients handed out and stop serving."""
+        self.close_clients()
         self.server.stop()
 
     def __enter__(self) -> ServedMock:
@@ -332,22 +430,29 @@ class ServedMock(MockController):
         self.stop()
 
     def httpx_client(self, **kwargs: Any) -> httpx.Client:
-        """An ``httpx.Client`` on :attr:`base_url` (a real connection). Close it in the test."""
-        return httpx.Client(base_url=self.base_url, **kwargs)
+        """An ``httpx.Client`` on :attr:`base_url` (real connections).
+
+        Closed by :meth:`close_clients`: at the end of the test under ``ainative_server``, else at :meth:`stop`.
+        """
+        client = httpx.Client(base_url=self.base_url, **kwargs)
+        self._closers.append(client.close)
+        return client
 
     def async_httpx_client(self, **kwargs: Any) -> httpx.AsyncClient:
-        """An ``httpx.AsyncClient`` on :attr:`base_url` (a real connection). Close it in the test."""
+        """An ``httpx.AsyncClient`` on :attr:`base_url` (real connections). The test closes it (``async with``)."""
         return httpx.AsyncClient(base_url=self.base_url, **kwargs)
 
     def openai_client(self, **kwargs: Any) -> openai.OpenAI:
-        """An ``openai.OpenAI`` on this server."""
+        """An ``openai.OpenAI`` on this server. Closed like :meth:`httpx_client`."""
         import openai
 
         kwargs.setdefault("api_key", self.api_key)
-        return openai.OpenAI(base_url=self.openai_base_url, **kwargs)
+        client = openai.OpenAI(base_url=self.openai_base_url, **kwargs)
+        self._closers.append(client.close)
+        return client
 
     def async_openai_client(self, **kwargs: Any) -> openai.AsyncOpenAI:
-        """An ``openai.AsyncOpenAI`` on this server."""
+        """An ``openai.AsyncOpenAI`` on this server. The test closes it (``async with``)."""
         import openai
 
         kwargs.setdefault("api_key", self.api_key)

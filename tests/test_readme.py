@@ -158,3 +158,16 @@ def test_client_table_rows_work_under_both_fixtures(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"\b12 passed\b", result.stdout), result.stdout
+
+
+def test_the_shown_assertion_failure_is_what_assert_requested_says() -> None:
+    from mockserver import InProcessMock
+
+    shown = blocks("text")[0].strip()
+    with InProcessMock() as mock:
+        mock.httpx_client(headers=mock.headers).post(
+            "/v1/chat/completions", json={"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}
+        )
+        with pytest.raises(AssertionError) as failure:
+            mock.assert_requested(path="/v1/chat/completions", model="gpt-4o", status=402)
+    assert f"AssertionError: {failure.value}" == shown
