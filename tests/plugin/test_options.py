@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import fields
 
@@ -10,6 +11,7 @@ import pytest
 from mockserver.options import DEPRECATED_NAMES, MockOptions, OptionError
 
 Runner = Callable[..., pytest.RunResult]
+CHAT = "/v1/public/chat/completions"
 
 # -- the class -----------------------------------------------------------------------------------------
 
@@ -114,6 +116,7 @@ CASES = {
     "queued_faults": ({"queued_faults": ["500"]}, lambda mock: chat(mock).status_code == 500),
     "check_unused": ({"check_unused": False, "queued_replies": ["never used"]}, lambda mock: True),  # no teardown error
     "pass_through": ({"pass_through": False}, lambda mock: mock.interceptor.pass_through is False),
+    "cassette": ({"cassette": "hello"}, lambda mock: text(chat(mock)) == "from the cassette"),
     "settings": (
         {"api_keys": ["ak_only_this_one_1"]},  # a startup setting: ainative_server starts a server for the test
         lambda mock: chat(mock).status_code == 401 and chat(mock, key="ak_only_this_one_1").status_code == 200,
@@ -141,8 +144,30 @@ def test_the_shared_server_is_back_to_defaults(ainative_server):
 """
 
 
+CASSETTE = {
+    "version": 1,
+    "request": {"method": "POST", "route": CHAT, "body": {"messages": [{"role": "user", "content": "Hello there"}]}},
+    "response": {
+        "status": 200,
+        "headers": {"content-type": "application/json"},
+        "json": {
+            "id": "chatcmpl-cassette",
+            "object": "chat.completion",
+            "created": 1,
+            "model": "gpt-4o",
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": "from the cassette"}, "finish_reason": "stop"}
+            ],
+            "usage": {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5},
+        },
+    },
+}
+
+
 def test_every_option_applies_on_both_fixtures(inner: pytest.Pytester, run: Runner) -> None:
     inner.makepyfile(test_every_option=EVERY_OPTION)
+    (inner.path / "cassettes").mkdir()
+    (inner.path / "cassettes" / "hello.json").write_text(json.dumps(CASSETTE), encoding="utf-8")
     result = run("-v")
     cases = len(fields(MockOptions))
     result.assert_outcomes(passed=2 * cases - 1 + 2, failed=1)

@@ -45,7 +45,8 @@ def test_markers_help_shows_the_signature(run: Runner) -> None:
         [
             "@pytest.mark.ainative_mock(*, credits=None, plan=None, rpm=None, tpm=None, unavailable_models=None,"
             " random_faults=None, fault_rate=None, error_style=None, seed=None, ttft_ms=None, tokens_per_second=None,"
-            " reply_rules=None, queued_replies=(), queued_faults=(), check_unused=True, pass_through=True, **settings):"
+            " reply_rules=None, queued_replies=(), queued_faults=(), check_unused=True, pass_through=True,"
+            " cassette=None, **settings):"
             " configure the ainative_mock or ainative_server fixture*(nearest marker wins)*"
         ]
     )
