@@ -13,6 +13,7 @@ Example:
 from contracts.conformance.budget import Budget, BudgetExceeded
 from contracts.conformance.clauses import CLAUSES, Clause, Status, Verdict
 from contracts.conformance.client import ContractClient, Exchange, PlannedRequest
+from contracts.conformance.findings import DriftEntry, Finding
 from contracts.conformance.report import ClauseResult, Report, render_table, to_json, to_junit_xml
 from contracts.conformance.runner import CheckConfig, Plan, Routes, TargetUnreachable, plan_checks, run, run_checks
 
@@ -24,7 +25,9 @@ __all__ = [
     "Clause",
     "ClauseResult",
     "ContractClient",
+    "DriftEntry",
     "Exchange",
+    "Finding",
     "Plan",
     "PlannedRequest",
     "Report",

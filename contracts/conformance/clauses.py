@@ -15,28 +15,43 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
 import contracts
 from contracts.conformance.client import Exchange
+from contracts.conformance.findings import (
+    CONTRACT_LAXER,
+    CONTRACT_STRICTER,
+    Finding,
+    error_schema_paths,
+    target_rejection_paths,
+)
 from contracts.conformance.observations import Observations, chunk_objects, stream_chunks
 from contracts.conformance.sse import framing_problems, grammar_problems
 from contracts.usage import usage_problem
 
-__all__ = ["CLAUSES", "Clause", "Status", "Verdict", "clause"]
+__all__ = ["CLAUSES", "CONCERNS", "Clause", "Status", "Verdict", "clause"]
 
 RETRY_AFTER = re.compile(r"^[0-9]+$")
 BALANCE_TOLERANCE = 0.01
-ACCEPTED_FOR_VALID = frozenset({402, 403, 404, 413, 429, 502, 503})
+ACCEPTED_FOR_VALID = frozenset({402, 403, 404, 413, 429})
 """Statuses a valid request may get besides 2xx: documented, and not a verdict on the request itself."""
+
+VALIDATION_STATUSES = frozenset({400, 422})
+"""Statuses that say "this request is invalid"."""
 
 
 class Status(str, Enum):
-    """Outcome of one clause."""
+    """Outcome of one clause.
+
+    ``WARNING``: the clause was judged and every promise clients rely on held, but the target
+    accepted requests the contract calls invalid (the contract is stricter than the target).
+    """
 
     PASSED = "passed"
+    WARNING = "warning"
     FAILED = "failed"
     SKIPPED = "skipped"
 
@@ -48,12 +63,14 @@ class Verdict:
     Attributes:
         status: passed, failed or skipped.
         evidence: what was seen (for a skip: why it could not be judged).
-        exchange: for a failure, the exchange that shows it (its request becomes a curl repro).
+        exchange: for a failure or warning, the exchange that shows it (its request becomes a curl repro).
+        findings: each failure or warning seen, with the schema paths it concerns.
     """
 
     status: Status
     evidence: str
     exchange: Exchange | None = None
+    findings: tuple[Finding, ...] = ()
 
 
 Judge = Callable[[Observations], Verdict]
@@ -67,22 +84,49 @@ class Clause:
         id: stable identifier (``area.rule``), used in reports, JUnit and pytest ids.
         description: the rule in one line.
         judge: the function that decides it.
+        concerns: the contract line a finding of this clause concerns when it names no
+            narrower schema path (``"usage: total_tokens = prompt_tokens + completion_tokens"``).
     """
 
     id: str
     description: str
     judge: Judge
+    concerns: str = ""
 
     def evaluate(self, observations: Observations) -> Verdict:
         """Judge ``observations``; a judge that crashes yields a failed verdict, not an exception."""
         try:
-            return self.judge(observations)
+            verdict = self.judge(observations)
         except Exception as exc:
-            return Verdict(Status.FAILED, f"could not judge: {type(exc).__name__}: {exc}")
+            verdict = failed(f"could not judge: {type(exc).__name__}: {exc}")
+        if any(not f.schema_paths for f in verdict.findings):
+            named = tuple(replace(f, schema_paths=f.schema_paths or (self.concerns,)) for f in verdict.findings)
+            verdict = replace(verdict, findings=named)
+        return verdict
 
 
 CLAUSES: dict[str, Clause] = {}
 """Every clause, by id, in report order."""
+
+CONCERNS = {
+    "chat.response-schema": "chat-completion",
+    "chat.usage-sum": "usage: total_tokens = prompt_tokens + completion_tokens",
+    "stream.framing": "openapi: chat 200 text/event-stream framing",
+    "stream.chunk-schema": "chat-completion-chunk",
+    "stream.grammar": "chat-completion-chunk: stream order (role first, one finish_reason, [DONE] last)",
+    "auth.missing-key": "openapi: chat security (401 without credentials)",
+    "auth.malformed-key": "openapi: chat security (401 for a malformed key)",
+    "auth.jwt": "openapi: credits balance security (Bearer JWT)",
+    "errors.body-schema": "error",
+    "credits.balance-schema": "credits-balance",
+    "credits.balance-arithmetic": "credits-balance: remaining_credits = max(0, total_credits - used_credits)",
+    "credits.balance-decreases": "credits-balance: used_credits grows after a paid call",
+    "rate-limit.retry-after": "openapi: 429 Retry-After header",
+    "models.list-schema": "models-list",
+    "fuzz.invalid-rejected": "chat-request",
+    "fuzz.valid-accepted": "chat-request",
+}
+"""The contract line each clause holds the target to (findings name narrower paths where they can)."""
 
 
 def clause(clause_id: str, description: str) -> Callable[[Judge], Judge]:
@@ -91,7 +135,7 @@ def clause(clause_id: str, description: str) -> Callable[[Judge], Judge]:
     def register(judge: Judge) -> Judge:
         if clause_id in CLAUSES:
             raise ValueError(f"clause {clause_id!r} registered twice")
-        CLAUSES[clause_id] = Clause(clause_id, description, judge)
+        CLAUSES[clause_id] = Clause(clause_id, description, judge, CONCERNS.get(clause_id, ""))
         return judge
 
     return register
@@ -103,8 +147,10 @@ def passed(evidence: str) -> Verdict:
 
 
 def failed(evidence: str, exchange: Exchange | None = None) -> Verdict:
-    """A failed verdict, with the exchange that shows it."""
-    return Verdict(Status.FAILED, evidence, exchange)
+    """A failed verdict, with the exchange that shows it (one finding, on the clause's own rule)."""
+    label = exchange.request.label if exchange is not None else ""
+    shown = f"[{label}] {evidence}" if label and not evidence.startswith("[") else evidence
+    return Verdict(Status.FAILED, evidence, exchange, (Finding("failed", shown, label),))
 
 
 def skipped(reason: str) -> Verdict:
@@ -132,12 +178,19 @@ def _schema_problems(name: str, instance: Any) -> str:
     return "; ".join(e.message for e in errors[:3]) + (f" (+{len(errors) - 3} more)" if len(errors) > 3 else "")
 
 
-def _first_failure(results: list[tuple[Exchange, str]], checked: int, what: str) -> Verdict:
+Bad = list[tuple[Exchange, str, tuple[str, ...]]]
+"""Problems seen: (exchange, what is wrong, schema paths concerned; empty means the clause's own rule)."""
+
+
+def _first_failure(results: Bad, checked: int, what: str) -> Verdict:
     if not results:
         return passed(f"{checked} {what} checked")
-    exchange, problem = results[0]
+    findings = tuple(
+        Finding("failed", f"[{e.request.label}] {problem}", e.request.label, paths) for e, problem, paths in results
+    )
+    exchange, problem, _ = results[0]
     more = f" (and {len(results) - 1} more)" if len(results) > 1 else ""
-    return failed(f"[{exchange.request.label}] {problem}{more}", exchange)
+    return Verdict(Status.FAILED, f"[{exchange.request.label}] {problem}{more}", exchange, findings)
 
 
 @clause("chat.response-schema", "A non-streaming chat completion answers 200 with a body matching chat-completion")
@@ -148,34 +201,34 @@ def chat_response_schema(obs: Observations) -> Verdict:
         return skipped(obs.why_missing("chat-json"))
     if problem := _expect_status(main, 200):
         return failed(problem, main)
-    bad = []
+    bad: Bad = []
     checked = obs.json_completions()
     for exchange in checked:
         body, problem = _body_json(exchange)
         if problem is None and (schema_problem := _schema_problems("chat-completion", body)):
-            problem = schema_problem
-        if problem:
-            bad.append((exchange, problem))
+            bad.append((exchange, schema_problem, error_schema_paths("chat-completion", body)))
+        elif problem:
+            bad.append((exchange, problem, ("chat-completion: (body) not JSON",)))
     return _first_failure(bad, len(checked), "JSON completion(s)")
 
 
 @clause("chat.usage-sum", "usage.total_tokens equals prompt_tokens + completion_tokens (JSON and stream usage)")
 def chat_usage_sum(obs: Observations) -> Verdict:
     """Token arithmetic holds in every usage object seen."""
-    bad = []
+    bad: Bad = []
     seen = 0
     for exchange in obs.json_completions():
         body, _ = _body_json(exchange)
         if isinstance(body, Mapping) and "usage" in body:
             seen += 1
             if problem := usage_problem(body["usage"]):
-                bad.append((exchange, f"{problem} in {dict(body['usage'])}"))
+                bad.append((exchange, f"{problem} in {dict(body['usage'])}", ()))
     for exchange in obs.streams():
         for chunk in chunk_objects(stream_chunks(exchange)):
             if isinstance(chunk.get("usage"), Mapping):
                 seen += 1
                 if problem := usage_problem(chunk["usage"]):
-                    bad.append((exchange, f"{problem} in {dict(chunk['usage'])}"))
+                    bad.append((exchange, f"{problem} in {dict(chunk['usage'])}", ()))
     if not seen and not bad:
         return skipped("no usage object observed" + _missing_note(obs, "chat-json"))
     return _first_failure(bad, seen, "usage object(s)")
@@ -185,17 +238,20 @@ def _missing_note(obs: Observations, label: str) -> str:
     return f" ({obs.unsent[label]})" if label in obs.unsent else ""
 
 
-def _stream_verdict(obs: Observations, judge: Callable[[Exchange], str | None], what: str) -> Verdict:
+StreamJudge = Callable[[Exchange], tuple[str, tuple[str, ...]] | str | None]
+
+
+def _stream_verdict(obs: Observations, judge: StreamJudge, what: str) -> Verdict:
     main = obs.get("chat-stream")
     if main is None:
         return skipped(obs.why_missing("chat-stream"))
     if problem := _expect_status(main, 200):
         return failed(problem, main)
-    bad = []
+    bad: Bad = []
     streams = obs.streams()
     for exchange in streams:
-        if problem := judge(exchange):
-            bad.append((exchange, problem))
+        if found := judge(exchange):
+            bad.append((exchange, found, ()) if isinstance(found, str) else (exchange, *found))
     return _first_failure(bad, len(streams), what)
 
 
@@ -214,11 +270,11 @@ def stream_framing(obs: Observations) -> Verdict:
 def stream_chunk_schema(obs: Observations) -> Verdict:
     """Each JSON payload of every stream seen validates."""
 
-    def judge(exchange: Exchange) -> str | None:
+    def judge(exchange: Exchange) -> tuple[str, tuple[str, ...]] | None:
         for index, chunk in enumerate(chunk_objects(stream_chunks(exchange))):
             schema = "error-openai" if "error" in chunk and "choices" not in chunk else "chat-completion-chunk"
             if problem := _schema_problems(schema, chunk):
-                return f"chunk {index}: {problem}"
+                return f"chunk {index}: {problem}", error_schema_paths(schema, chunk)
         return None
 
     return _stream_verdict(obs, judge, "stream(s)")
@@ -273,13 +329,13 @@ def errors_body_schema(obs: Observations) -> Verdict:
     errors = [e for e in obs.exchanges if e.status is not None and e.status >= 400 and e.request.judge_errors]
     if not errors:
         return skipped("no error response observed")
-    bad = []
+    bad: Bad = []
     for exchange in errors:
         body, problem = _body_json(exchange)
         if problem is None and (schema_problem := _schema_problems("error", body)):
-            problem = f"{exchange.summary()}: {schema_problem}"
-        if problem:
-            bad.append((exchange, problem))
+            bad.append((exchange, f"{exchange.summary()}: {schema_problem}", error_schema_paths("error", body)))
+        elif problem:
+            bad.append((exchange, problem, ("error: (body) not JSON",)))
     return _first_failure(bad, len(errors), "error response(s)")
 
 
@@ -302,7 +358,10 @@ def credits_balance_schema(obs: Observations) -> Verdict:
     if verdict is not None:
         return verdict
     if problem := _schema_problems("credits-balance", body):
-        return failed(problem, obs.get("balance"))
+        paths = error_schema_paths("credits-balance", body)
+        exchange = obs.get("balance")
+        label = exchange.request.label if exchange else "balance"
+        return Verdict(Status.FAILED, problem, exchange, (Finding("failed", f"[{label}] {problem}", label, paths),))
     return passed(f"balance {json.dumps(body)[:120]}")
 
 
@@ -372,13 +431,13 @@ def rate_limit_retry_after(obs: Observations) -> Verdict:
     if not limited:
         reason = obs.why_missing("rate-limit-probe") if obs.settings.rate_limit_key_given else ""
         return skipped("no 429 observed" + (f" ({reason})" if reason else "; --rate-limit-key provokes one"))
-    bad = []
+    bad: Bad = []
     for exchange in limited:
         value = exchange.headers.get("retry-after")
         if value is None:
-            bad.append((exchange, f"{exchange.summary()} without a Retry-After header"))
+            bad.append((exchange, f"{exchange.summary()} without a Retry-After header", ()))
         elif not RETRY_AFTER.match(value.strip()):
-            bad.append((exchange, f"{exchange.summary()}: Retry-After {value!r} is not whole seconds"))
+            bad.append((exchange, f"{exchange.summary()}: Retry-After {value!r} is not whole seconds", ()))
     return _first_failure(bad, len(limited), "429 response(s)")
 
 
@@ -398,29 +457,92 @@ def models_list_schema(obs: Observations) -> Verdict:
     return failed(problem, exchange) if problem else passed(f"{len(body['data'])} model(s) listed")
 
 
-def _fuzz_verdict(obs: Observations, prefix: str, accept: Callable[[int], bool], expected: str) -> Verdict:
-    exchanges = obs.with_prefix(prefix)
-    if not exchanges:
-        return skipped(obs.why_missing(prefix))
-    bad = []
-    for exchange in exchanges:
-        if exchange.status is None or not accept(exchange.status):
-            bad.append((exchange, f"{exchange.summary()}, expected {expected}: {exchange.body[:100]!r}"))
-    return _first_failure(bad, len(exchanges), "generated request(s)")
+def _unanswered(exchange: Exchange, paths: tuple[str, ...]) -> Finding | None:
+    """A failed finding for no answer, a 5xx, or a status no request should get (1xx/3xx)."""
+    status, label = exchange.status, exchange.request.label
+    if status is None:
+        return Finding("failed", f"[{label}] {exchange.summary()}", label, paths)
+    if status >= 500:
+        return Finding("failed", f"[{label}] {exchange.summary()}: server error: {exchange.body[:100]!r}", label, paths)
+    if status < 200 or 300 <= status < 400:
+        return Finding("failed", f"[{label}] {exchange.summary()}: not an answer to a chat request", label, paths)
+    return None
 
 
-@clause("fuzz.invalid-rejected", "Generated invalid chat requests (schemathesis negative mode) get 4xx, never 2xx/5xx")
-def fuzz_invalid_rejected(obs: Observations) -> Verdict:
-    """Bodies that break chat-request are refused as client errors."""
-    return _fuzz_verdict(obs, "fuzz-negative", lambda s: 400 <= s < 500, "4xx")
+def _fuzz_verdict(findings: list[Finding], exchanges: list[Exchange], obs: Observations, what: str) -> Verdict:
+    if not findings:
+        return passed(f"{len(exchanges)} {what} checked")
+    by_label = {e.request.label: e for e in exchanges}
+    failures = [f for f in findings if f.level == "failed"]
+    if failures:
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        return Verdict(Status.FAILED, failures[0].evidence + more, by_label.get(failures[0].label), tuple(findings))
+    counts: dict[str, int] = {}
+    for finding in findings:
+        for path in finding.schema_paths:
+            counts[path] = counts.get(path, 0) + 1
+    paths = ", ".join(f"{path} ({n})" for path, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+    evidence = (
+        f"{len(findings)} of {len(exchanges)} {what} accepted although the contract rejects them "
+        f"(contract stricter than the target): {paths}"
+    )
+    return Verdict(Status.WARNING, evidence, by_label.get(findings[0].label), tuple(findings))
 
 
 @clause(
-    "fuzz.valid-accepted", "Generated valid chat requests (positive mode) get 200 or a documented non-validation error"
+    "fuzz.invalid-rejected",
+    "Generated invalid chat requests (schemathesis negative mode) get 4xx; 2xx warns, 5xx fails",
+)
+def fuzz_invalid_rejected(obs: Observations) -> Verdict:
+    """Bodies that break chat-request are refused as client errors.
+
+    A 2xx is a warning naming the schema paths the body breaks (the target is more lenient than
+    the contract, which clients do not depend on); no answer or a 5xx is a failure.
+    """
+    exchanges = obs.with_prefix("fuzz-negative")
+    if not exchanges:
+        return skipped(obs.why_missing("fuzz-negative"))
+    findings = []
+    for exchange in exchanges:
+        paths = error_schema_paths("chat-request", exchange.request.body)
+        if finding := _unanswered(exchange, paths):
+            findings.append(finding)
+        elif exchange.status is not None and 200 <= exchange.status < 300:
+            label = exchange.request.label
+            evidence = f"[{label}] {exchange.summary()}: accepted a body that breaks {', '.join(paths)}"
+            findings.append(Finding("warning", evidence, label, paths, CONTRACT_STRICTER))
+    return _fuzz_verdict(findings, exchanges, obs, "generated invalid request(s)")
+
+
+@clause(
+    "fuzz.valid-accepted",
+    "Generated valid chat requests (positive mode) get 200 or a documented error that is not about the body",
 )
 def fuzz_valid_accepted(obs: Observations) -> Verdict:
-    """Bodies that match chat-request are served (or refused for reasons other than the body)."""
+    """Bodies that match chat-request are served (or refused for reasons other than the body).
+
+    A 400/422 means the target rejects what the contract (and so the mock) accepts: users' code
+    passes on the mock and fails in production. A failure, naming the fields the target's error names.
+    """
+    exchanges = obs.with_prefix("fuzz-positive")
+    if not exchanges:
+        return skipped(obs.why_missing("fuzz-positive"))
     documented = obs.settings.documented_chat_statuses or ACCEPTED_FOR_VALID
     allowed = ACCEPTED_FOR_VALID & documented
-    expected = "2xx or one of " + ", ".join(str(s) for s in sorted(allowed))
-    return _fuzz_verdict(obs, "fuzz-positive", lambda s: 200 <= s < 300 or s in allowed, expected)
+    findings = []
+    for exchange in exchanges:
+        label, status = exchange.request.label, exchange.status
+        if finding := _unanswered(exchange, ()):
+            findings.append(finding)
+        elif status in VALIDATION_STATUSES:
+            paths = target_rejection_paths("chat-request", exchange.body)
+            evidence = (
+                f"[{label}] {exchange.summary()}: rejected a body the contract accepts "
+                f"(contract laxer than the target): {exchange.body[:160]!r}"
+            )
+            findings.append(Finding("failed", evidence, label, paths, CONTRACT_LAXER))
+        elif status is not None and not 200 <= status < 300 and status not in allowed:
+            expected = "2xx or one of " + ", ".join(str(s) for s in sorted(allowed))
+            evidence = f"[{label}] {exchange.summary()}, expected {expected}: {exchange.body[:100]!r}"
+            findings.append(Finding("failed", evidence, label))
+    return _fuzz_verdict(findings, exchanges, obs, "generated valid request(s)")

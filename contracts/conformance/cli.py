@@ -1,7 +1,7 @@
 """``ainative-mock check``: run the conformance clauses against a live target from the shell.
 
-Exit status: 0 every clause holds (skips are fine); 1 a clause failed, or the target did not
-answer HTTP at all (one plain line says so); 2 usage error.
+Exit status: 0 nothing failed (skips and warnings are fine); 1 a clause failed (or warned, with
+``--strict``), or the target did not answer HTTP at all (one plain line says so); 2 usage error.
 """
 
 from __future__ import annotations
@@ -95,6 +95,10 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write a JSON report")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and its maximum spend; send nothing")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument(
+        "--strict", action="store_true",
+        help="exit 1 on warnings too (the target accepts requests the contract calls invalid)",
+    )  # fmt: skip
     return parser
 
 
@@ -112,6 +116,7 @@ def _config(args: argparse.Namespace) -> CheckConfig:
         routes=Routes(args.chat_path, args.balance_path, args.models_path),
         seed=args.seed,
         timeout=args.timeout,
+        strict=args.strict,
     )
 
 

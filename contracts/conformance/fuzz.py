@@ -8,8 +8,9 @@ Generation is deterministic for a given seed and cached per process.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
@@ -77,6 +78,33 @@ def tame_negative(body: Any, model: str, max_tokens: int) -> Any:
     return None
 
 
+@contextlib.contextmanager
+def _without_local_constants() -> Iterator[None]:
+    """Keep Hypothesis from mixing literals of the process's own modules into generated data.
+
+    Hypothesis (since 6.1xx) draws some values from constants found in every non-installed module
+    loaded in the process, so the same seed gave different requests depending on what else was
+    imported (the mock, the user's tests...). A run must send the same requests for the same seed.
+    Uses Hypothesis internals; if they move, generation still works, only less reproducibly.
+    """
+    try:
+        from hypothesis.internal.cache import LRUCache
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+
+        saved = (providers._get_local_constants, providers.CONSTANTS_CACHE)
+    except (ImportError, AttributeError):  # pragma: no cover - a Hypothesis without the feature
+        yield
+        return
+    empty = Constants()
+    providers._get_local_constants = lambda: empty
+    providers.CONSTANTS_CACHE = LRUCache(1024)
+    try:
+        yield
+    finally:
+        providers._get_local_constants, providers.CONSTANTS_CACHE = saved
+
+
 @cache
 def _drawn(mode: str, count: int, seed: int) -> tuple[str, ...]:
     """``count`` bodies drawn by schemathesis in ``mode``, JSON-encoded (bytes bodies as latin-1 marked)."""
@@ -107,7 +135,8 @@ def _drawn(mode: str, count: int, seed: int) -> tuple[str, ...]:
         else:
             drawn.append("j:" + json.dumps(body, default=str))
 
-    collect()
+    with _without_local_constants():
+        collect()
     return tuple(drawn)
 
 

@@ -75,6 +75,7 @@ class CheckConfig:
         seed: Hypothesis seed for generated requests.
         timeout: seconds per request.
         credits_per_token: the price assumed by the spend bound.
+        strict: count warnings (the target accepts requests the contract rejects) as failures.
     """
 
     base_url: str
@@ -90,6 +91,7 @@ class CheckConfig:
     seed: int = 0
     timeout: float = 30.0
     credits_per_token: float = 1.0
+    strict: bool = False
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
@@ -253,6 +255,7 @@ def run_checks(
     timeout: float = 30.0,
     transport: httpx.BaseTransport | None = None,
     on_progress: Callable[[str], None] | None = None,
+    strict: bool = False,
 ) -> Report:
     """Check a target against every clause of the contract, within a request budget.
 
@@ -272,6 +275,7 @@ def run_checks(
         timeout: seconds per request.
         transport: an httpx transport instead of the network, e.g. ``httpx.ASGITransport(app)``.
         on_progress: called with one line per request sent.
+        strict: count warnings as failures in ``report.ok``.
 
     Returns:
         The report: one result per clause.
@@ -288,7 +292,7 @@ def run_checks(
     config = CheckConfig(
         base_url, api_key, jwt=jwt, max_requests=max_requests, max_tokens=max_tokens, model=model,
         include_paid=include_paid, rate_limit_key=rate_limit_key, auth_scheme=auth_scheme,
-        routes=routes or Routes(), seed=seed, timeout=timeout,
+        routes=routes or Routes(), seed=seed, timeout=timeout, strict=strict,
     )  # fmt: skip
     return run(config, transport=transport, on_progress=on_progress)
 
@@ -339,6 +343,7 @@ def run(
         max_requests=config.max_requests,
         requests_sent=budget.sent,
         results=results,
+        strict=config.strict,
     )
 
 
@@ -355,7 +360,9 @@ def _result(clause_id: str, observations: Observations, config: CheckConfig) -> 
     clause = CLAUSES[clause_id]
     verdict = clause.evaluate(observations)
     repro = None
-    if verdict.status is Status.FAILED and verdict.exchange is not None:
+    if verdict.status in (Status.FAILED, Status.WARNING) and verdict.exchange is not None:
         repro = curl_command(verdict.exchange.request, verdict.exchange.url, config.secrets())
-    evidence = mask(verdict.evidence, config.secrets())  # a server may echo a key back: never report it
-    return ClauseResult(clause.id, clause.description, verdict.status.value, evidence, repro)
+    secrets = config.secrets()
+    evidence = mask(verdict.evidence, secrets)  # a server may echo a key back: never report it
+    findings = tuple(replace(f, evidence=mask(f.evidence, secrets)) for f in verdict.findings)
+    return ClauseResult(clause.id, clause.description, verdict.status.value, evidence, repro, findings)

@@ -17,8 +17,17 @@ from contracts.conformance.budget import DEFAULT_MAX_REQUESTS, DEFAULT_MAX_TOKEN
 from contracts.conformance.report import Report, render_table
 from contracts.conformance.runner import CheckConfig, TargetUnreachable, run
 
+__all__ = ["ContractDriftWarning"]
+
 _REPORT = pytest.StashKey[dict[str, Any]]()
 _WORKER_KEY = "ainative_conformance_report"
+
+
+class ContractDriftWarning(UserWarning):
+    """A clause warns: the target accepts requests the contract calls invalid (the contract is stricter).
+
+    The test passes and pytest lists the warning; ``--ainative-strict`` fails it instead.
+    """
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -33,6 +42,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--ainative-include-paid", action="store_true", help="run the opt-in clause that spends credits")
     group.addoption("--ainative-rate-limit-key", help="a key the target answers with 429 (mock: ak_test_rate_limited)")
     group.addoption("--ainative-auth", choices=("x-api-key", "bearer"), default="x-api-key", help="how to send the key")
+    group.addoption("--ainative-seed", type=int, default=0, help="seed of generated requests (default 0)")
+    group.addoption(
+        "--ainative-strict", action="store_true",
+        help="fail clauses that only warn (the target accepts requests the contract calls invalid)",
+    )  # fmt: skip
 
 
 def _opt(config: pytest.Config, name: str, env: str | None = None) -> Any:
@@ -60,7 +74,8 @@ def _run(config: pytest.Config) -> dict[str, Any]:
                 max_tokens=config.getoption("ainative_max_tokens"), model=config.getoption("ainative_model"),
                 include_paid=config.getoption("ainative_include_paid"),
                 rate_limit_key=config.getoption("ainative_rate_limit_key"),
-                auth_scheme=config.getoption("ainative_auth"),
+                auth_scheme=config.getoption("ainative_auth"), strict=config.getoption("ainative_strict"),
+                seed=config.getoption("ainative_seed"),
             )  # fmt: skip
             outcome = run(check).to_dict()
         except (ValueError, TargetUnreachable) as exc:

@@ -2,6 +2,14 @@
 
 The reference app is small on purpose: just enough of the contract for every clause to pass.
 Each defect flag breaks exactly one rule, so a test can assert that exactly one clause notices.
+
+``lenient=True`` validates request bodies the way a FastAPI server with default pydantic models
+does instead of with the contract: unknown fields ignored, no length or range limits, lax type
+coercion ("true" is a bool, "0.5" a float). It is correct (every response keeps the contract) but
+accepts requests the contract calls invalid, as the live API may. ``crash_on_invalid=N`` answers
+500 to the N-th body the contract calls invalid (counting from 1), and validates normally otherwise.
+``forbid_unknown_fields=True`` (with ``lenient``) refuses unknown top-level fields, which the
+contract allows: a server stricter than the contract.
 """
 
 from __future__ import annotations
@@ -12,9 +20,10 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -47,6 +56,63 @@ class ServerState:
     requests: int = 0
     used: float = 0.0
     paths: list[str] = field(default_factory=list)
+    invalid_seen: int = 0
+    crashed: int = 0
+
+
+class _FunctionCall(BaseModel):
+    name: str
+    arguments: str
+
+
+class _ToolCall(BaseModel):
+    id: str
+    type: str
+    function: _FunctionCall
+
+
+class _Message(BaseModel):
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[dict[str, Any]] | None = None
+    name: str | None = None
+    tool_calls: list[_ToolCall] | None = None
+    tool_call_id: str | None = None
+
+
+class LenientChatRequest(BaseModel):
+    """The chat body as a FastAPI backend with default pydantic models would declare it."""
+
+    model: str | None = None
+    preferred_model: str | None = None
+    messages: list[_Message]
+    system: str | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    stream: bool | None = None
+    stream_options: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    max_iterations: int | None = None
+    provider: str | None = None
+    user: str | None = None
+    seed: int | None = None
+
+
+class ClosedChatRequest(LenientChatRequest):
+    """The same with ``extra="forbid"``: stricter than the contract, which allows unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _lenient_problems(body: Any, model: type[LenientChatRequest]) -> list[dict[str, Any]]:
+    """FastAPI-style ``detail`` items for a body pydantic refuses (empty when it accepts it)."""
+    try:
+        model.model_validate(body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        return [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in errors]
+    return []
 
 
 def _valid_key(token: str) -> bool:
@@ -109,9 +175,16 @@ def _stream_events(state: ServerState, cid: str, model: str, include_usage: bool
     return chunks
 
 
-def reference_app(defect: str | None = None) -> tuple[Starlette, ServerState]:
-    """The reference app, optionally with one defect from :data:`DEFECTS`."""
+def reference_app(
+    defect: str | None = None,
+    *,
+    lenient: bool = False,
+    crash_on_invalid: int | None = None,
+    forbid_unknown_fields: bool = False,
+) -> tuple[Starlette, ServerState]:
+    """The reference app, optionally with one defect from :data:`DEFECTS` (see the module docstring)."""
     state = ServerState(defect=defect)
+    request_model = ClosedChatRequest if forbid_unknown_fields else LenientChatRequest
 
     async def chat(request: Request) -> Response:
         if error := _auth_error(request, state):
@@ -120,16 +193,28 @@ def reference_app(defect: str | None = None) -> tuple[Starlette, ServerState]:
             body = json.loads(await request.body())
         except ValueError:
             body = None
-            problems = ["body is not JSON"]
+            contract_problems = ["body is not JSON"]
+            not_json = [{"loc": ["body"], "msg": "JSON decode error", "type": "json_invalid"}]
         else:
-            problems = [e.message for e in contracts.errors_for("chat-request", body)]
-        if problems:
-            if state.defect == "500_on_bad_body":
+            contract_problems = [e.message for e in contracts.errors_for("chat-request", body)]
+            not_json = []
+        if contract_problems:
+            state.invalid_seen += 1
+            if state.defect == "500_on_bad_body" or state.invalid_seen == crash_on_invalid:
+                state.crashed += 1
                 return JSONResponse({"detail": "Internal Server Error"}, 500)
-            detail = [{"loc": ["body"], "msg": p, "type": "value_error"} for p in problems[:5]]
+        if not_json:
+            detail = not_json
+        elif lenient:
+            detail = _lenient_problems(body, request_model)
+        else:
+            detail = [{"loc": ["body"], "msg": p, "type": "value_error"} for p in contract_problems[:5]]
+        if detail:
             return JSONResponse({"detail": detail}, 422)
+        if lenient:
+            body = LenientChatRequest.model_validate(body).model_dump()
         assert isinstance(body, dict)
-        model = body.get("model") or "claude-3-5-sonnet-20241022"
+        model = body.get("model") or body.get("preferred_model") or "claude-3-5-sonnet-20241022"
         state.used += 6
         cid = f"chatcmpl-{state.requests}"
         if body.get("stream"):

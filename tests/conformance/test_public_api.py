@@ -9,7 +9,8 @@ from contracts.conformance import CLAUSES
 def test_exported_names() -> None:
     assert contracts.conformance.__all__ == [
         "CLAUSES", "Budget", "BudgetExceeded", "CheckConfig", "Clause", "ClauseResult", "ContractClient",
-        "Exchange", "Plan", "PlannedRequest", "Report", "Routes", "Status", "TargetUnreachable", "Verdict",
+        "DriftEntry", "Exchange", "Finding", "Plan", "PlannedRequest", "Report", "Routes", "Status",
+        "TargetUnreachable", "Verdict",
         "plan_checks", "render_table", "run", "run_checks", "to_json", "to_junit_xml",
     ]  # fmt: skip
 

@@ -66,6 +66,8 @@ def test_each_defect_is_caught_by_its_clause_and_no_other(make_app: Any, defect:
     failed = {r.id for r in report.failed}
     assert failed == EXPECTED_FAILURE[defect], report.to_dict()
     assert not report.ok
+    assert report.warnings == ()  # the reference server is exactly as strict as the contract: nothing to warn of
+    assert all(f.level == "failed" and f.schema_paths for r in report.failed for f in r.findings)
     for result in report.failed:
         assert result.repro is not None
         assert result.repro.startswith(("curl ", "printf "))
