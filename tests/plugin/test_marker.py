@@ -1,278 +1,87 @@
-"""``@pytest.mark.ainative_mock(...)``: every setting, on both fixtures, and which marker wins."""
+"""``@pytest.mark.ainative_mock(...)``: every setting, on both fixtures, and which marker wins.
+
+The behaviours are real test files in ``marker_project/`` (``*_cases.py``, run as ``test_*.py``).
+The project runs once per session in a subprocess, with the plugin loaded from its entry point,
+and each of its test functions is judged by its own outer test, so each behaviour fails on its own
+with its own output.
+"""
 
 from __future__ import annotations
 
+import ast
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 Runner = Callable[..., pytest.RunResult]
-
-CONFTEST = """
-import httpx
-import pytest
-
-CHAT = "/v1/public/chat/completions"
-
-
-@pytest.fixture(params=["ainative_mock", "ainative_server"])
-def mock(request):
-    return request.getfixturevalue(request.param)
+PROJECT = Path(__file__).parent / "marker_project"
+MODULES = {
+    "settings_cases.py": "test_settings.py",
+    "nearest_cases.py": "test_nearest.py",
+    "stream_fault_cases.py": "test_stream_fault.py",
+}
+"""Case files of the project and the names they run under."""
 
 
-@pytest.fixture
-def chat(mock):
-    with httpx.Client(base_url=mock.base_url, headers=mock.headers, timeout=20) as client:
-
-        def send(text="Hello there", **body):
-            return client.post(CHAT, json={"messages": [{"role": "user", "content": text}], **body})
-
-        yield send
-"""
-
-SETTINGS = """
-import time
-
-import httpx
-import pytest
-
-mark = pytest.mark.ainative_mock
+def functions() -> list[tuple[str, str]]:
+    """(module, function) of every test function in the project."""
+    found = []
+    for source, target in MODULES.items():
+        tree = ast.parse((PROJECT / source).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                found.append((target.removesuffix(".py"), node.name))
+    return found
 
 
-def text(response):
-    assert response.status_code == 200, response.text
-    return response.json()["choices"][0]["message"]["content"]
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], list[tuple[str, str, str]]]:
+    """Run the project once: (module, function) -> [(test id, outcome, failure text)]."""
+    root = tmp_path_factory.mktemp("marker_project")
+    for name in ("pyproject.toml", "conftest.py"):
+        (root / name).write_text((PROJECT / name).read_text(encoding="utf-8"), encoding="utf-8")
+    for source, target in MODULES.items():
+        (root / target).write_text((PROJECT / source).read_text(encoding="utf-8"), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AINATIVE_", "OPENAI_"))}
+    command = [sys.executable, "-m", "pytest", "--junitxml=report.xml", "-q"]
+    subprocess.run(command, cwd=root, env=env, capture_output=True, timeout=600, check=False)
+    results: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+    for case in ElementTree.parse(root / "report.xml").getroot().iter("testcase"):
+        name = case.get("name", "")
+        module = case.get("classname", "").split(".")[0]
+        problem = next((child for child in case if child.tag in {"failure", "error", "skipped"}), None)
+        outcome = "passed" if problem is None else problem.tag
+        text = "" if problem is None else (problem.get("message", "") + "\n" + (problem.text or ""))
+        results.setdefault((module, name.split("[")[0]), []).append((name, outcome, text))
+    return results
 
 
-def test_unmarked_defaults(mock, chat):
-    assert chat().status_code == 200
-    balance = mock.balance()
-    assert (balance["total_credits"], balance["plan"]) == (1_000_000, "pro")
+@pytest.mark.parametrize(("module", "function"), functions(), ids=[f"{m}::{f}" for m, f in functions()])
+def test_marker_behaviour(
+    outcomes: dict[tuple[str, str], list[tuple[str, str, str]]], module: str, function: str
+) -> None:
+    runs = outcomes.get((module, function))
+    assert runs, f"{module}::{function} did not run"
+    failed = [f"{name}: {outcome}\n{text}" for name, outcome, text in runs if outcome != "passed"]
+    assert not failed, "\n\n".join(failed)
 
 
-@mark(credits=0)
-def test_credits_zero_gives_402(mock, chat):
-    response = chat()
-    assert response.status_code == 402
-    assert response.json() == {"detail": "Insufficient credits"}
-    assert mock.balance()["total_credits"] == 0
+def test_each_function_runs_on_both_fixtures(outcomes: dict[tuple[str, str], list[tuple[str, str, str]]]) -> None:
+    fixture_free = {("test_settings", "test_same_seed_same_text_other_seed_differs")}
+    server_only = {
+        ("test_settings", "test_stream_pacing_on_a_real_socket"),
+        ("test_settings", "test_pacing_does_not_leak_into_the_next_test"),
+    }
+    for key, runs in outcomes.items():
+        names = " ".join(name for name, _, _ in runs)
+        if key not in fixture_free | server_only:
+            assert "ainative_mock" in names and "ainative_server" in names, key
 
-
-@mark(credits=1234)
-def test_credits_sets_the_balance(mock, chat):
-    usage = chat().json()["usage"]
-    balance = mock.balance()
-    assert balance["total_credits"] == 1234
-    assert balance["used_credits"] == usage["total_tokens"]
-
-
-@mark(plan="free", models=[{"id": "gpt-4o", "plans": ["pro", "enterprise"]}, {"id": "mock-small"}])
-def test_plan_gates_models_and_shows_in_the_balance(mock, chat):
-    gated = chat(model="gpt-4o")
-    assert gated.status_code == 403
-    assert "free plan" in gated.json()["detail"]
-    assert chat(model="mock-small").status_code == 200
-    balance = mock.balance()
-    assert (balance["plan"], balance["period_end"]) == ("free", None)
-
-
-@mark(rpm=2)
-def test_rpm_answers_429_on_the_request_after_the_limit(mock, chat):
-    statuses = [chat().status_code for _ in range(2)]
-    third = chat()
-    assert statuses == [200, 200]
-    assert third.status_code == 429
-    assert int(third.headers["retry-after"]) >= 1
-    assert third.headers["x-ratelimit-limit-requests"] == "2"
-
-
-@mark(tpm=40)
-def test_tpm_answers_429_once_the_tokens_are_spent(mock, chat):
-    first = chat()
-    assert first.status_code == 200
-    assert 20 < first.json()["usage"]["total_tokens"] <= 40  # precondition: a second one does not fit
-    second = chat()
-    assert second.status_code == 429
-    assert "tokens per minute" in second.json()["detail"]
-
-
-@mark(unavailable_models=["gpt-4o"])
-def test_unavailable_models_answer_503(mock, chat):
-    down = chat(model="gpt-4o")
-    assert down.status_code == 503
-    assert down.headers["retry-after"] == "1"
-    assert chat(model="claude-3-5-haiku-20241022").status_code == 200
-
-
-@mark(random_faults=["500", "503"], fault_rate=1)
-def test_fault_rate_one_faults_every_request(mock, chat):
-    statuses = {chat().status_code for _ in range(6)}
-    assert statuses <= {500, 503}
-    assert mock.count(status=200) == 0
-    assert all(entry.fault["source"] == "rate" for entry in mock.requests)
-
-
-@pytest.mark.parametrize(
-    ("style", "keys"),
-    [
-        pytest.param("detail", {"detail"}, marks=mark(credits=0)),
-        pytest.param("openai", {"error"}, marks=mark(credits=0, error_style="openai")),
-        pytest.param("compat", {"detail", "code", "message", "error"}, marks=mark(credits=0, error_style="compat")),
-    ],
-)
-def test_error_style_shapes_error_bodies(mock, chat, style, keys):
-    body = chat().json()
-    assert set(body) == keys
-    if style != "detail":
-        assert body["error"]["code"] == "insufficient_credits"
-        assert set(body["error"]) == {"message", "type", "code", "param"}
-    if style == "compat":
-        assert (body["code"], body["detail"], body["message"]) == (
-            "INSUFFICIENT_CREDITS",
-            "Insufficient credits",
-            "Insufficient credits",
-        )
-
-
-SEEN = {}
-PROMPTS = [f"prompt number {n}" for n in range(5)]
-
-
-@pytest.mark.parametrize(
-    "run", [pytest.param(n, marks=mark(seed=seed), id=f"seed{seed}-{n}") for n, seed in enumerate([7, 7, 8])]
-)
-def test_seed_makes_replies_reproducible(mock, chat, run):
-    replies = [text(chat(prompt)) for prompt in PROMPTS]
-    assert replies == [text(chat(prompt)) for prompt in PROMPTS]  # the same request, the same words
-    SEEN[(mock.base_url.startswith("http://127"), run)] = replies
-
-
-def test_same_seed_same_text_other_seed_differs():
-    for served in (False, True):
-        assert SEEN[(served, 0)] == SEEN[(served, 1)]
-        assert SEEN[(served, 0)] != SEEN[(served, 2)]
-    assert SEEN[(False, 0)] == SEEN[(True, 0)]
-
-
-@mark(
-    reply_rules=[
-        {"match": "weather", "text": "Sunny, 21 degrees"},
-        {"match": "^order \\\\d+$", "regex": True, "tool_call": {"name": "lookup_order", "arguments": {"id": 42}}},
-    ]
-)
-def test_reply_rules(mock, chat):
-    assert text(chat("What is the weather like?")) == "Sunny, 21 degrees"
-    choice = chat("order 42").json()["choices"][0]
-    assert choice["finish_reason"] == "tool_calls"
-    call = choice["message"]["tool_calls"][0]["function"]
-    assert (call["name"], call["arguments"]) == ("lookup_order", '{"id":42}')
-    assert "Sunny" not in text(chat("something else"))
-
-
-@mark(queued_replies=["first", "second"])
-def test_scripted_replies_come_in_order(mock, chat):
-    assert [text(chat()) for _ in range(3)][:2] == ["first", "second"]
-    assert mock.pending()["replies"] == []
-
-
-@mark(queued_faults=["500", {"fault": "http_error", "status": 429, "retry_after": 2, "times": 2}])
-def test_queued_faults_come_in_order_then_normal_answers(mock, chat):
-    responses = [chat() for _ in range(4)]
-    assert [r.status_code for r in responses] == [500, 429, 429, 200]
-    assert responses[1].headers["retry-after"] == "2"
-
-
-@mark(ttft_ms=300, tokens_per_second=40, queued_replies=["a b c d e f g h i j k l m n o p"])
-def test_stream_pacing_on_a_real_socket(ainative_server):
-    started = time.perf_counter()
-    arrivals = []
-    with httpx.stream(
-        "POST",
-        ainative_server.base_url + "/v1/public/chat/completions",
-        headers=ainative_server.headers,
-        json={"messages": [{"role": "user", "content": "Hello"}], "stream": True},
-        timeout=20,
-    ) as response:
-        for line in response.iter_lines():
-            if line.startswith("data: {") and '"content":"' in line and '"content":""' not in line:
-                arrivals.append(time.perf_counter() - started)
-    assert len(arrivals) >= 8
-    assert arrivals[0] >= 0.25  # time to first token ~0.3 s
-    assert arrivals[-1] - arrivals[0] >= 0.6 * (len(arrivals) - 1) / 40  # ~25 ms per token, loosely
-    assert arrivals[-1] < 10
-
-
-def test_pacing_does_not_leak_into_the_next_test(ainative_server):
-    assert (ainative_server.state.config.ttft_ms, ainative_server.state.config.tokens_per_second) == (0, 0)
-    started = time.perf_counter()
-    with httpx.stream(
-        "POST",
-        ainative_server.base_url + "/v1/public/chat/completions",
-        headers=ainative_server.headers,
-        json={"messages": [{"role": "user", "content": "Hello"}], "stream": True},
-        timeout=20,
-    ) as response:
-        assert b"data: [DONE]" in response.read()
-    assert time.perf_counter() - started < 0.6  # paced as above, it would take 0.7 s
-"""
-
-STREAM_FAULT = """
-import httpx
-import pytest
-
-
-@pytest.mark.ainative_mock(queued_faults=[{"fault": "disconnect", "after_chunks": 3}], queued_replies=["used"])
-def test_queued_disconnect_waits_for_a_stream_then_cuts_it_like_a_network_error(mock, chat):
-    assert chat().json()["choices"][0]["message"]["content"] == "used"  # a plain request leaves it queued
-    assert mock.pending()["faults"][0]["fault"] == "disconnect"
-    received = []
-    # what the client sees must be a transport error, as from a real peer that hangs up
-    with pytest.raises(httpx.TransportError):
-        with httpx.stream(
-            "POST",
-            mock.base_url + "/v1/public/chat/completions",
-            headers=mock.headers,
-            json={"messages": [{"role": "user", "content": "Hello"}], "stream": True},
-            timeout=20,
-        ) as response:
-            received.extend(response.iter_lines())
-    assert [line for line in received if line.startswith("data: {")][:1]  # events before the cut arrived
-    assert mock.pending()["faults"] == []
-    assert mock.last_request.chunks_sent == 3
-"""
-
-NEAREST = """
-import pytest
-
-pytestmark = pytest.mark.ainative_mock(credits=111, plan="basic")
-
-
-def test_module_marker_applies(mock):
-    assert (mock.balance()["total_credits"], mock.balance()["plan"]) == (111, "basic")
-
-
-@pytest.mark.ainative_mock(credits=222)
-def test_function_marker_replaces_the_module_marker(mock):
-    # nearest wins as a whole: plan falls back to the default, it is not merged from the module marker
-    assert (mock.balance()["total_credits"], mock.balance()["plan"]) == (222, "pro")
-
-
-@pytest.mark.ainative_mock(credits=333)
-class TestClassMarker:
-    def test_class_marker_applies(self, mock):
-        assert (mock.balance()["total_credits"], mock.balance()["plan"]) == (333, "pro")
-
-    @pytest.mark.ainative_mock(credits=444, error_style="openai")
-    def test_method_marker_wins_over_the_class(self, mock, chat):
-        assert mock.balance()["total_credits"] == 444
-        mock.set_credits(0)
-        assert mock.balance()["total_credits"] == 0
-        assert "error" in chat().json()
-
-
-def test_changes_made_in_a_test_do_not_leak(mock):
-    assert mock.balance()["total_credits"] == 111
-"""
 
 BAD = """
 import pytest
@@ -294,24 +103,8 @@ def test_bad_value(mock):
 """
 
 
-def test_every_marker_setting_on_both_fixtures(inner: pytest.Pytester, run: Runner) -> None:
-    inner.makeconftest(CONFTEST)
-    inner.makepyfile(test_settings=SETTINGS, test_nearest=NEAREST)
-    result = run("-v")
-    result.assert_outcomes(passed=47)
-
-
-def test_stream_fault_reaches_httpx_as_a_transport_error_on_both_fixtures(inner: pytest.Pytester, run: Runner) -> None:
-    # Fails on ainative_mock: the in-process transport ends in httpx's internal
-    # `assert response_complete.is_set()` (wrapped by respx as SideEffectError), not an httpx error.
-    inner.makeconftest(CONFTEST)
-    inner.makepyfile(test_stream_fault=STREAM_FAULT)
-    result = run("-v")
-    result.assert_outcomes(passed=2)
-
-
 def test_bad_markers_fail_the_test_and_name_the_setting(inner: pytest.Pytester, run: Runner) -> None:
-    inner.makeconftest(CONFTEST)
+    inner.makeconftest((PROJECT / "conftest.py").read_text(encoding="utf-8"))
     inner.makepyfile(test_bad=BAD)
     result = run()
     result.assert_outcomes(errors=6)
