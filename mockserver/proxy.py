@@ -112,7 +112,7 @@ class ProxyReport:
     upstream: str
     exchanges: int = 0
     violations: list[Violation] = field(default_factory=list)
-    judged: dict[str, int] = field(default_factory=dict)  # clause -> exchanges it applied to (approx.)
+    unjudged: dict[str, int] = field(default_factory=dict)  # why an exchange could not be judged -> how often
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report (also what ``GET /_proxy/violations`` answers)."""
@@ -123,6 +123,7 @@ class ProxyReport:
             "upstream": self.upstream,
             "exchanges": self.exchanges,
             "count": len(self.violations),
+            "unjudged": dict(sorted(self.unjudged.items())),
             "by_clause": dict(sorted(by_clause.items())),
             "violations": [asdict(v) for v in self.violations],
         }
@@ -374,7 +375,11 @@ class ValidationProxy:
             )
             return
         decoded = decoder.feed(bytes(raw)) if decoder.ok else b""
-        violations = self._judge(scope, incoming, request_body, upstream, decoded if decoder.ok else None, None)
+        if not decoder.ok:
+            self._unjudged(f"content-encoding {upstream.headers.get('content-encoding')!r} cannot be decoded")
+            violations: list[Violation] = []
+        else:
+            violations = self._judge(scope, incoming, request_body, upstream, decoded, None)
         headers = [*headers, (b"x-contract-violations", str(len(violations)).encode())]
         await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": bytes(raw)})
@@ -424,41 +429,52 @@ class ValidationProxy:
             group.cancel_scope.cancel()
         # A cut stream is not the upstream's answer: neither judged nor recorded. A whole one is judged
         # (and recorded) before the end of the body goes out, so a client that saw the end sees the cassette.
-        if not client_gone and complete and decoder.ok and len(decoded) < MAX_JUDGED_BYTES:
+        if client_gone or not complete:
+            pass
+        elif not decoder.ok:
+            self._unjudged(f"content-encoding {upstream.headers.get('content-encoding')!r} cannot be decoded")
+        elif len(decoded) >= MAX_JUDGED_BYTES:
+            self._unjudged(f"stream longer than {MAX_JUDGED_BYTES} bytes")
+        else:
             self._judge(scope, incoming, request_body, upstream, bytes(decoded), tuple(clock.events))
         if not client_gone:
             with contextlib.suppress(OSError):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     # -- judging and recording --------------------------------------------------------------
+    def _unjudged(self, reason: str) -> None:
+        with self._lock:
+            first = reason not in self.report.unjudged
+            self.report.unjudged[reason] = self.report.unjudged.get(reason, 0) + 1
+        if first:
+            log.warning("proxy: forwarded but not judged nor recorded: %s", reason)
+
     def _judge(
         self,
         scope: Scope,
         incoming: dict[str, str],
         request_body: bytes,
         upstream: httpx.Response,
-        body: bytes | None,
+        body: bytes,
         events: tuple[RecordedEvent, ...] | None,
     ) -> list[Violation]:
         number = next(self._numbers)
         request_id = upstream.headers.get("x-request-id") or incoming.get("x-request-id") or f"proxy-{number}"
         scrubber = self.scrubber.with_literals(credential_literals(incoming))
-        method, path = scope["method"], scope["path"]
-        violations: list[Violation] = []
-        if body is not None:
-            findings = judge_exchange(method, path, request_body, upstream.status_code, upstream.headers, body)
-            violations = [
-                Violation(
-                    f.clause, method, path, upstream.status_code, scrubber.scrub(request_id), scrubber.scrub(f.evidence)
-                )
-                for f in findings
-            ]
+        method, path = scope["method"], scrubber.scrub(scope["path"])  # a path can carry a key too
+        findings = judge_exchange(method, scope["path"], request_body, upstream.status_code, upstream.headers, body)
+        violations = [
+            Violation(
+                f.clause, method, path, upstream.status_code, scrubber.scrub(request_id), scrubber.scrub(f.evidence)
+            )
+            for f in findings
+        ]
         for violation in violations:
             log.warning(violation.line())
         with self._lock:
             self.report.exchanges += 1
             self.report.violations.extend(violations)
-        if self.record is not None and body is not None:
+        if self.record is not None:
             self._record(scrubber, method, path, request_body, upstream, body, events)
         return violations
 

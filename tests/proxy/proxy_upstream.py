@@ -15,6 +15,7 @@ Its JSON is written with spaces and non-ASCII text, so a proxy that re-encodes i
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import threading
@@ -56,6 +57,7 @@ class Upstream:
     received: list[Received] = field(default_factory=list)
     sent_at: list[float] = field(default_factory=list)
     disconnected: bool = False
+    encoding: str | None = None  # content-encoding of JSON answers: gzip, or any other name for opaque bytes
     _count: int = 0
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -93,7 +95,15 @@ class Upstream:
         self, send: Any, status: int, payload: Any, request_id: str, extra: dict[str, str] | None = None
     ) -> None:
         body = json.dumps(payload, ensure_ascii=False).encode()  # spaces after separators, raw UTF-8
+        encoded: list[tuple[bytes, bytes]] = []
+        if self.encoding == "gzip":
+            body = gzip.compress(body)
+            encoded = [(b"content-encoding", b"gzip")]
+        elif self.encoding:  # an encoding the proxy cannot read: opaque bytes
+            body = b"\x8b\x0b\x80" + body
+            encoded = [(b"content-encoding", self.encoding.encode())]
         headers = [
+            *encoded,
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
             (b"x-request-id", request_id.encode()),

@@ -95,3 +95,30 @@ def test_report_written_as_json_and_junit(upstream, start_proxy, tmp_path) -> No
     assert suite.get("name") == "ainative-proxy" and suite.get("failures") == "1"
     failed = [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None]
     assert failed == ["chat.usage-sum"]
+
+
+def test_compressed_answers_pass_raw_and_are_judged_when_readable(upstream, start_proxy, tmp_path) -> None:
+    app, direct_url = upstream
+    app.defect, app.encoding = "usage-sum", "gzip"
+    _, proxy_url = start_proxy(direct_url, record=tmp_path / "cassettes")
+    headers = {"X-API-Key": KEY, "Accept-Encoding": "gzip"}
+    with httpx.Client() as client:
+        direct = client.post(direct_url + CHAT, json=_chat(), headers=headers)
+        proxied = client.post(proxy_url + CHAT, json=_chat(), headers=headers)
+    assert proxied.headers["content-encoding"] == "gzip"
+    assert proxied.json()["usage"] == direct.json()["usage"]
+    assert [v["clause"] for v in _violations(proxy_url)["violations"]] == ["chat.usage-sum"]
+    assert len(list((tmp_path / "cassettes").iterdir())) == 1  # recorded decoded
+
+    app.encoding = "br"  # not readable here: forwarded untouched, reported as not judged
+    with (
+        httpx.Client() as client,
+        client.stream(
+            "POST", proxy_url + CHAT, json=_chat(messages=[{"role": "user", "content": "other"}]), headers=headers
+        ) as response,
+    ):
+        raw = b"".join(response.iter_raw())
+    assert raw.startswith(b"\x8b\x0b\x80")
+    document = _violations(proxy_url)
+    assert document["unjudged"] == {"content-encoding 'br' cannot be decoded": 1}
+    assert len(list((tmp_path / "cassettes").iterdir())) == 1
