@@ -281,7 +281,8 @@ class EventsResource(ControlResource):
         self.events = JournalEvents(state.journal)
 
     async def get(self, request: Request) -> Response:
-        return cast(Response, self.events.stream())
+        state = self.state
+        return cast(Response, self.events.stream(lambda: (id(state.config), repr(state.pending()["faults"]))))
 
 
 def account_id(key: str) -> str:

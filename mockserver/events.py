@@ -2,9 +2,11 @@
 
 A subscriber first gets ``event: hello`` (``{"total": n}``), then the entries still in the journal
 (``event: request``, oldest first), then each new entry as it is recorded. ``event: reset`` says the
-journal was cleared (entries numbered from 1 again follow). A comment line every 15 s keeps proxies
-and the browser from timing the connection out. A subscriber that cannot keep up (1,000 entries
-behind) is cut off; the page reconnects and gets the journal afresh.
+journal was cleared (entries numbered from 1 again follow); ``event: changed`` that settings or
+queued faults changed by other means (another page, curl, a hot reload), so a page shows them
+afresh. A comment line every 15 s keeps proxies and the browser from timing the connection out.
+A subscriber that cannot keep up (1,000 entries behind) is cut off; the page reconnects and gets
+the journal afresh.
 
 Entries are the ``GET /_mock/requests`` form (:meth:`JournalEntry.as_dict`), so the request body
 and the response (or the stream's events) come with them; keys are masked as everywhere else.
@@ -15,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import anyio
@@ -100,9 +104,13 @@ class JournalEvents:
         for subscriber in subscribers:
             subscriber.push(data)
 
-    def stream(self) -> EventStream:
-        """The ASGI response for one ``GET /_mock/events``."""
-        return EventStream(self)
+    def stream(self, version: Callable[[], Hashable] | None = None) -> EventStream:
+        """The ASGI response for one ``GET /_mock/events``.
+
+        ``version`` tells whether the rest of the state changed (settings, queued faults): it is
+        checked every second and each new value is sent as ``event: changed``.
+        """
+        return EventStream(self, version)
 
     def _subscribe(self) -> _Subscriber:
         subscriber = _Subscriber(asyncio.get_running_loop())
@@ -118,8 +126,9 @@ class JournalEvents:
 class EventStream:
     """ASGI response: the hello event, the backlog, then live entries until the client leaves."""
 
-    def __init__(self, events: JournalEvents) -> None:
+    def __init__(self, events: JournalEvents, version: Callable[[], Hashable] | None = None) -> None:
         self.events = events
+        self.version = version
         self.status_code = 200
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -130,6 +139,8 @@ class EventStream:
             generation = journal.generation
             backlog = journal.entries()[-BACKLOG:]
             sent = {e.seq for e in backlog}
+            seen = self.version() if self.version is not None else None
+            checked = time.monotonic()
             first = sse_event("hello", {"total": journal.total, "backlog": len(backlog)})
             body = b"retry: 1000\n\n" + first + b"".join(_entry_event(e) for e in backlog)
             await send({"type": "http.response.start", "status": 200, "headers": list(_HEADERS)})
@@ -150,6 +161,11 @@ class EventStream:
                     except asyncio.TimeoutError:
                         data = (0, b"")
                     out = b""
+                    if self.version is not None and time.monotonic() - checked >= 1.0:
+                        checked = time.monotonic()
+                        if (now := self.version()) != seen:
+                            seen = now
+                            out += sse_event("changed", {})
                     if journal.generation != generation:
                         generation = journal.generation
                         sent.clear()

@@ -345,6 +345,8 @@ function setLive(on, text) {
 function handleEvent(name, data) {
   if (name === "hello") {
     clearEntries();
+  } else if (name === "changed") {
+    refreshSoon();
   } else if (name === "reset") {
     clearEntries();
     refreshSoon();

@@ -272,3 +272,14 @@ def test_admin_token_is_asked_for_and_used(serve_mock: Callable[..., Served], in
     inspector.locator("#token-save").click()
     expect(inspector.locator("#live")).to_have_text("live", timeout=5000)
     expect(inspector.locator("#model-rows tr")).to_have_count(len(served.mock.state.config.models))
+
+
+def test_changes_made_elsewhere_show_without_a_reload(served: Served, inspector: Page) -> None:
+    from mockserver.models import models_from_config
+
+    open_inspector(inspector, served)
+    httpx.post(served.base_url + "/_mock/faults", json={"fault": "http_error", "status": 503})  # e.g. from curl
+    expect(inspector.locator("#pending li")).to_contain_text("503", timeout=2500)
+    served.mock.state.apply_file_changes({"models": models_from_config([{"id": "hot-reloaded-model"}])})
+    expect(inspector.locator("#model-rows tr")).to_have_count(1, timeout=2500)
+    expect(inspector.locator("#model-rows tr")).to_contain_text("hot-reloaded-model")

@@ -46,8 +46,12 @@ class EventReader:
         except httpx.HTTPError:
             pass
 
-    def next(self, timeout: float = 3.0) -> tuple[str, Any]:
-        return self.events.get(timeout=timeout)
+    def next(self, timeout: float = 3.0, skip: tuple[str, ...] = ("changed",)) -> tuple[str, Any]:
+        """The next event not named in ``skip`` (``changed`` comes whenever settings change)."""
+        while True:
+            event = self.events.get(timeout=timeout)
+            if event[0] not in skip:
+                return event
 
     def close(self) -> None:
         self._client.close()
@@ -82,7 +86,8 @@ def test_events_send_hello_backlog_live_entries_and_reset(served: tuple[AINative
         name, entry = reader.next()
         assert (name, entry["seq"]) == ("request", 1)
         assert entry["response"]["object"] == "chat.completion"
-        assert reader.events.empty()
+        with pytest.raises(queue.Empty):
+            reader.next(timeout=0.3)
     finally:
         reader.close()
 
@@ -103,6 +108,22 @@ def test_every_subscriber_gets_every_entry_once(served: tuple[AINativeMock, str]
     finally:
         for reader in readers:
             reader.close()
+
+
+@pytest.mark.socket
+def test_events_say_when_settings_or_queued_faults_change(served: tuple[AINativeMock, str]) -> None:
+    mock, base = served
+    reader = EventReader(base + "/_mock/events")
+    try:
+        assert reader.next()[0] == "hello"
+        httpx.put(base + "/_mock/config", json={"seed": 3})
+        assert reader.next(skip=()) == ("changed", {})
+        mock.state.queue_fault("http_error", status=500)
+        assert reader.next(skip=()) == ("changed", {})
+        with pytest.raises(queue.Empty):
+            reader.next(timeout=1.5, skip=())  # nothing changed since
+    finally:
+        reader.close()
 
 
 @pytest.mark.socket
