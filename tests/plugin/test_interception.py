@@ -8,6 +8,10 @@ clients exactly as an application would.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -486,6 +490,28 @@ def test_production_hosts_are_served_or_refused_never_contacted(inner: pytest.Py
     inner.makepyfile(test_production=PRODUCTION)
     result = run("-v")
     result.assert_outcomes(passed=12)
+
+
+def test_the_same_holds_in_a_network_namespace_without_a_network(inner: pytest.Pytester) -> None:
+    # A user namespace with its own network namespace: only a loopback interface, no route anywhere.
+    unshare, ip = shutil.which("unshare"), shutil.which("ip")
+    if unshare is None or ip is None:
+        pytest.fail("this test needs unshare (util-linux) and ip (iproute2) to run pytest without a network")
+    inner.makeconftest(OFFLINE_CONFTEST)
+    inner.makepyfile(test_production=PRODUCTION)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AINATIVE_", "OPENAI_"))}
+    pytest_command = f"{sys.executable} -m pytest -p no:cacheprovider -p no:hypothesispytest -p no:schemathesis -q"
+    result = subprocess.run(
+        [unshare, "--user", "--map-root-user", "--net", "sh", "-c", f"{ip} link set lo up && {pytest_command}"],
+        cwd=inner.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "12 passed" in result.stdout
 
 
 STAND_IN = """
