@@ -86,6 +86,10 @@ def test_serve_prints_a_line_per_request_and_quiet_prints_none() -> None:
             served.base_url + "/api/v1/chat/completions", headers={"X-API-Key": KEY}, json={**body, "stream": True}
         )
         assert "SSE" in served.wait_for(r"SSE \d+")
+        refused = httpx.get(served.base_url + "/_mock/requests", headers={"Origin": "https://evil.example"})
+        assert refused.status_code == 403
+        line = served.wait_for(r"refused a page on https://evil\.example")
+        assert "--cors-origin https://evil.example" in line
     with ServeProcess("--quiet") as quiet:
         for _ in range(3):
             httpx.post(quiet.base_url + "/api/v1/chat/completions", headers={"X-API-Key": KEY}, json=body)
