@@ -32,7 +32,7 @@ from contracts.conformance.observations import Observations, chunk_objects, stre
 from contracts.conformance.sse import framing_problems, grammar_problems
 from contracts.usage import usage_problem
 
-__all__ = ["CLAUSES", "CONCERNS", "Clause", "Status", "Verdict", "clause"]
+__all__ = ["CLAUSES", "CONCERNS", "USES", "Clause", "Status", "Verdict", "clause"]
 
 RETRY_AFTER = re.compile(r"^[0-9]+$")
 BALANCE_TOLERANCE = 0.01
@@ -86,12 +86,14 @@ class Clause:
         judge: the function that decides it.
         concerns: the contract line a finding of this clause concerns when it names no
             narrower schema path (``"usage: total_tokens = prompt_tokens + completion_tokens"``).
+        uses: label prefixes of the planned requests the clause needs (its share of the budget).
     """
 
     id: str
     description: str
     judge: Judge
     concerns: str = ""
+    uses: tuple[str, ...] = ()
 
     def evaluate(self, observations: Observations) -> Verdict:
         """Judge ``observations``; a judge that crashes yields a failed verdict, not an exception."""
@@ -128,6 +130,29 @@ CONCERNS = {
 }
 """The contract line each clause holds the target to (findings name narrower paths where they can)."""
 
+USES = {
+    "chat.response-schema": ("chat-json",),
+    "chat.usage-sum": ("chat-json", "chat-stream"),
+    "stream.framing": ("chat-stream",),
+    "stream.chunk-schema": ("chat-stream",),
+    "stream.grammar": ("chat-stream",),
+    "auth.missing-key": ("auth-missing",),
+    "auth.malformed-key": ("auth-malformed",),
+    "auth.jwt": ("auth-jwt",),
+    "errors.body-schema": (),
+    "credits.balance-schema": ("balance",),
+    "credits.balance-arithmetic": ("balance",),
+    "credits.balance-decreases": ("balance", "paid-chat", "balance-after"),
+    "rate-limit.retry-after": ("rate-limit-probe",),
+    "models.list-schema": ("models",),
+    "fuzz.invalid-rejected": ("fuzz-negative",),
+    "fuzz.valid-accepted": ("fuzz-positive",),
+}
+"""The planned requests (label prefixes) each clause needs; clauses also judge whatever else the run saw.
+
+``errors.body-schema`` needs none of its own: it judges every error response of the run.
+"""
+
 
 def clause(clause_id: str, description: str) -> Callable[[Judge], Judge]:
     """Register the decorated function as the judge of clause ``clause_id``."""
@@ -135,7 +160,7 @@ def clause(clause_id: str, description: str) -> Callable[[Judge], Judge]:
     def register(judge: Judge) -> Judge:
         if clause_id in CLAUSES:
             raise ValueError(f"clause {clause_id!r} registered twice")
-        CLAUSES[clause_id] = Clause(clause_id, description, judge, CONCERNS.get(clause_id, ""))
+        CLAUSES[clause_id] = Clause(clause_id, description, judge, CONCERNS.get(clause_id, ""), USES.get(clause_id, ()))
         return judge
 
     return register

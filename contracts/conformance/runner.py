@@ -123,27 +123,88 @@ class Plan:
         unsent: label -> reason for requests dropped from the plan.
         model: the model in paid requests.
         bound: the spend bound of the paid requests.
+        settings: the opt-ins of the run (why a clause has no request of its own).
     """
 
     requests: tuple[PlannedRequest, ...]
     unsent: Mapping[str, str]
     model: str
     bound: SpendBound
+    settings: RunSettings = field(default_factory=RunSettings)
+
+    def labels_for(self, prefix: str) -> list[str]:
+        """Labels of planned requests that are ``prefix`` or ``prefix-N``."""
+        return [r.label for r in self.requests if r.label == prefix or r.label.startswith(prefix + "-")]
+
+    def clause_shares(self) -> dict[str, list[str]]:
+        """For each clause, the labels of the planned requests it needs (its share of the budget).
+
+        Opt-in clauses that were not asked for have no share (the requests they would share serve others).
+        """
+        return {
+            cid: [] if _opt_in_reason(cid, self.settings) else [lb for p in c.uses for lb in self.labels_for(p)]
+            for cid, c in CLAUSES.items()
+        }
+
+    def _share_lines(self) -> list[str]:
+        total = len(self.requests) or 1
+        shares = self.clause_shares()
+        lines = [f"Budget by clause ({len(self.requests)} request(s) planned; a request can serve several clauses):"]
+        users: dict[str, list[str]] = {}
+        for cid, labels in shares.items():
+            for label in labels:
+                users.setdefault(label, []).append(cid)
+        width = max(len(cid) for cid in CLAUSES)
+        for cid, labels in shares.items():
+            clause = CLAUSES[cid]
+            if not clause.uses:
+                lines.append(f"  {cid:<{width}}   - judges every error response of the run (no request of its own)")
+                continue
+            if not labels:
+                why = _opt_in_reason(cid, self.settings) or "; ".join(
+                    sorted({self.unsent.get(p, "not planned") for p in clause.uses if not self.labels_for(p)})
+                )
+                lines.append(f"  {cid:<{width}}   0 request(s): {why}")
+                continue
+            shared = sorted({other for label in labels for other in users[label]} - {cid})
+            note = f" (shared with {', '.join(shared)})" if shared else ""
+            lines.append(
+                f"  {cid:<{width}}  {len(labels):>2} request(s), {len(labels) / total:4.0%}: {_compact(labels)}{note}"
+            )
+        return lines
 
     def describe(self) -> str:
-        """The plan as text (what ``--dry-run`` prints)."""
+        """The plan as text (what ``--dry-run`` prints): requests, each clause's share, maximum spend."""
         lines = [f"{len(self.requests)} request(s), model {self.model}:"]
         for number, planned in enumerate(self.requests, start=1):
             cost = f" [paid, max_tokens {planned.max_tokens}]" if planned.paid else ""
             lines.append(f"  {number:>3}. {planned.method} {planned.path}  {planned.label}: {planned.purpose}{cost}")
         for label, reason in self.unsent.items():
             lines.append(f"  not sent: {label}: {reason}")
+        lines += self._share_lines()
         lines.append(
             f"Maximum spend: {self.bound.paid_requests} paid request(s), at most {self.bound.max_tokens} tokens "
             f"= {self.bound.max_credits:g} credits at {self.bound.credits_per_token:g} credit(s)/token "
             "(prompt bytes + max_tokens per request; invalid requests are not billed by a conforming server)."
         )
         return "\n".join(lines)
+
+
+def _opt_in_reason(clause_id: str, settings: RunSettings) -> str | None:
+    opt_in = {
+        "auth.jwt": (settings.jwt_given, "opt-in: --jwt"),
+        "credits.balance-decreases": (settings.include_paid, "opt-in: --include-paid"),
+        "rate-limit.retry-after": (settings.rate_limit_key_given, "opt-in: --rate-limit-key (judges any 429 seen)"),
+    }
+    given, reason = opt_in.get(clause_id, (True, ""))
+    return None if given else reason
+
+
+def _compact(labels: list[str]) -> str:
+    """``fuzz-negative-0 .. fuzz-negative-15`` for a numbered run of labels, else the labels."""
+    if len(labels) > 2 and all(label.rsplit("-", 1)[-1].isdigit() for label in labels):
+        return f"{labels[0]} .. {labels[-1]}"
+    return ", ".join(labels)
 
 
 def _chat_body(model: str, max_tokens: int, *, stream: bool = False) -> dict[str, Any]:
@@ -183,10 +244,11 @@ def _core_requests(config: CheckConfig, model: str, discover: bool) -> list[Plan
 def _fuzz_requests(config: CheckConfig, model: str, room: int) -> tuple[list[PlannedRequest], dict[str, str]]:
     auth = config.auth_headers(config.api_key)
     n_negative = min(32, (room * 2 + 2) // 3)
-    n_positive = min(16, room - n_negative)
     unsent: dict[str, str] = {}
     out: list[PlannedRequest] = []
-    for mode, count in (("negative", n_negative), ("positive", n_positive)):
+    for mode in ("negative", "positive"):
+        # Positive requests get what negative generation left over (it can come up short).
+        count = n_negative if mode == "negative" else min(16, room - len(out))
         label = f"fuzz-{mode}"
         if count <= 0:
             unsent[label] = f"no room left in the request budget (--max-requests {config.max_requests})"
@@ -226,7 +288,10 @@ def plan_checks(config: CheckConfig, model: str | None = None) -> Plan:
     unsent.update(fuzz_unsent)
     requests = (*core, *fuzz)
     bound = spend_bound(((len(r.content() or b""), r.max_tokens) for r in requests if r.paid), config.credits_per_token)
-    return Plan(requests, unsent, chosen, bound)
+    settings = RunSettings(
+        include_paid=config.include_paid, jwt_given=bool(config.jwt), rate_limit_key_given=bool(config.rate_limit_key)
+    )
+    return Plan(requests, unsent, chosen, bound, settings)
 
 
 def _documented_chat_statuses() -> frozenset[int]:
