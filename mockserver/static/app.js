@@ -427,36 +427,60 @@ function readNumbers(inputs) {
   return body;
 }
 
+function accountSummary(account) {
+  return [account.plan + (account.unlimited ? " ∞" : ""), `${fmtNumber(account.remaining_credits)} / ${fmtNumber(account.total_credits)}`];
+}
+
+// Rows are updated in place, so what someone is typing into a row survives the refreshes that
+// every request brings; a row is rebuilt only after its own Save.
+function accountRow(account) {
+  const credits = numberInput("credits", String(account.total_credits));
+  const plan = planSelect(account.plan);
+  const rpm = numberInput("rpm", account.rpm ?? "");
+  const tpm = numberInput("tpm", account.tpm ?? "");
+  const save = el("button", { type: "button", class: "small" }, "Save");
+  const [planText, balance] = accountSummary(account);
+  const row = el(
+    "tr",
+    { dataset: { account: account.id } },
+    el("td", { class: "mono key" }, account.key),
+    el("td", { class: "plan" }, planText),
+    el("td", { class: "num balance" }, balance),
+    el("td", {}, credits),
+    el("td", {}, plan),
+    el("td", {}, rpm),
+    el("td", {}, tpm),
+    el("td", {}, save),
+  );
+  save.addEventListener("click", async () => {
+    const change = readNumbers([credits, plan, rpm, tpm]);
+    if (!Object.keys(change).length) return toast("Nothing to change: type a value first", "info");
+    const result = await act(`Saved ${account.key}`, api("PUT", `/_mock/accounts/${encodeURIComponent(account.id)}`, change));
+    if (result) {
+      row.remove(); // rebuilt with the new values as placeholders
+      renderAccounts(result);
+    }
+  });
+  return row;
+}
+
 function renderAccounts(data) {
   const body = $("#accounts");
-  body.replaceChildren();
+  const rows = new Map([...body.rows].map((row) => [row.dataset.account, row]));
+  const seen = new Set();
   for (const account of data.accounts) {
-    const credits = numberInput("credits", String(account.total_credits));
-    const plan = planSelect(account.plan);
-    const rpm = numberInput("rpm", account.rpm ?? "");
-    const tpm = numberInput("tpm", account.tpm ?? "");
-    const save = el("button", { type: "button", class: "small" }, "Save");
-    save.addEventListener("click", async () => {
-      const change = readNumbers([credits, plan, rpm, tpm]);
-      if (!Object.keys(change).length) return toast("Nothing to change: type a value first", "info");
-      const result = await act(`Saved ${account.key}`, api("PUT", `/_mock/accounts/${encodeURIComponent(account.id)}`, change));
-      if (result) renderAccounts(result);
-    });
-    body.append(
-      el(
-        "tr",
-        { dataset: { account: account.id } },
-        el("td", { class: "mono key" }, account.key),
-        el("td", {}, account.plan + (account.unlimited ? " ∞" : "")),
-        el("td", { class: "num balance" }, `${fmtNumber(account.remaining_credits)} / ${fmtNumber(account.total_credits)}`),
-        el("td", {}, credits),
-        el("td", {}, plan),
-        el("td", {}, rpm),
-        el("td", {}, tpm),
-        el("td", {}, save),
-      ),
-    );
+    seen.add(account.id);
+    const row = rows.get(account.id);
+    if (!row) {
+      body.append(accountRow(account));
+      continue;
+    }
+    const [planText, balance] = accountSummary(account);
+    row.querySelector(".plan").textContent = planText;
+    row.querySelector(".balance").textContent = balance;
+    row.querySelector("input[name=credits]").placeholder = String(account.total_credits);
   }
+  for (const [id, row] of rows) if (!seen.has(id)) row.remove();
   $("#ledger-empty").hidden = data.accounts.length > 0;
   const magic = $("#magic");
   magic.replaceChildren();

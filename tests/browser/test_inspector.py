@@ -283,3 +283,17 @@ def test_changes_made_elsewhere_show_without_a_reload(served: Served, inspector:
     served.mock.state.apply_file_changes({"models": models_from_config([{"id": "hot-reloaded-model"}])})
     expect(inspector.locator("#model-rows tr")).to_have_count(1, timeout=2500)
     expect(inspector.locator("#model-rows tr")).to_contain_text("hot-reloaded-model")
+
+
+def test_typing_in_the_ledger_survives_requests_arriving(
+    served: Served, frontend: Frontend, inspector: Page, app_page: Page
+) -> None:
+    open_inspector(inspector, served)
+    app_page.goto(frontend.base_url)
+    call_mock(app_page, served.base_url + CHAT, KEY, BODY)
+    account = inspector.locator("#accounts tr", has_text="ak_…1234")
+    account.locator("input[name=credits]").fill("12")
+    before = account.locator(".balance").inner_text()
+    call_mock(app_page, served.base_url + CHAT, KEY, BODY)
+    expect(account.locator(".balance")).not_to_have_text(before, timeout=2000)  # refreshed...
+    expect(account.locator("input[name=credits]")).to_have_value("12")  # ...and the typing kept
