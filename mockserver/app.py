@@ -62,7 +62,8 @@ class AINativeMock:
     """
 
     def __init__(self, config: MockConfig | None = None) -> None:
-        self.state = MockState(config or MockConfig())
+        config = config or MockConfig()
+        self.state = MockState(config) if config.state is None else _shared_state(config)
         self.chat = ChatEndpoint(self.state)
         self.app = Starlette(
             routes=self._routes(),
@@ -72,7 +73,8 @@ class AINativeMock:
                     error_style=lambda: self.state.config.error_style,
                     allow_origins=list(self.startup_config.cors_origins),
                     expose_headers=EXPOSED_HEADERS,
-                )
+                ),
+                *_shared_state_middleware(self.state),
             ],
             exception_handlers={HTTPException: self._http_exception, Exception: self._server_error},
         )
@@ -177,6 +179,23 @@ class AINativeMock:
     async def openapi(self, request: Request) -> Response:
         """GET the contract's OpenAPI document plus the control API."""
         return Response(self._openapi, 200, media_type="application/json")
+
+
+def _shared_state(config: MockConfig) -> MockState:
+    from mockserver.shared.state import SharedMockState
+    from mockserver.shared.store import Store
+
+    assert config.state is not None
+    return SharedMockState(config, Store(config.state))
+
+
+def _shared_state_middleware(state: MockState) -> list[Middleware]:
+    """With shared state, every request first catches up with it (and gets 503 while Redis is down)."""
+    if state.__class__ is MockState:
+        return []
+    from mockserver.shared.middleware import SharedStateMiddleware
+
+    return [Middleware(SharedStateMiddleware, state=state)]
 
 
 def create_app(config: MockConfig | None = None) -> Starlette:

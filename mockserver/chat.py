@@ -264,7 +264,7 @@ class ChatEndpoint:
                 return queued.fault
             if queue.commit(queued):
                 return queued.fault
-        return self.state.seeded.draw(call.stream)
+        return self.state.seeded.draw(call.stream, identity.account if identity is not None else "")
 
     async def replay(self, call: ChatCall) -> Response | None:
         """With ``--cassettes``: pick the matching cassette (charged from its usage) or answer the miss."""

@@ -15,7 +15,16 @@ from contracts.conformance.cli import run_command
 from mockserver import drift as drift_command
 from mockserver import proxy as proxy_command
 from mockserver.cassettes import CassetteError, load_cassettes
-from mockserver.config import CLI_ALIASES, ENV_PREFIX, OPTIONS, ConfigError, MockConfig, load_config, parse_bool
+from mockserver.config import (
+    CLI_ALIASES,
+    ENV_PREFIX,
+    OPTIONS,
+    ConfigError,
+    MockConfig,
+    config_as_dict,
+    load_config,
+    parse_bool,
+)
 from mockserver.net import is_loopback
 
 __all__ = ["build_parser", "main"]
@@ -108,17 +117,41 @@ def serve(
     """Serve the mock in the foreground until interrupted; unless ``quiet``, print a line per request.
 
     With ``watch`` (the config file), the file's changes are applied while serving; ``cli`` holds the
-    command-line values, which keep winning over the file.
+    command-line values, which keep winning over the file. More than one worker needs shared state
+    (``config.state``); exit status 2 otherwise.
     """
     import uvicorn
 
     from mockserver.app import AINativeMock
-    from mockserver.console import ConsoleLog
     from mockserver.server import listening_socket, serving_stack, uvicorn_config
 
-    mock = AINativeMock(config)
-    if not quiet:
-        mock.state.journal.listeners.append(ConsoleLog(sys.stdout))
+    if config.workers > 1 and config.state is None:
+        sys.stderr.write(
+            f"ainative-mock serve: --workers {config.workers} needs shared state: add --state redis://HOST:PORT/DB.\n"
+            "  Each worker would otherwise keep its own ledger, rate limits, queues and journal, and they would\n"
+            "  disagree. One worker keeps its state in memory (the default).\n"
+        )
+        return 2
+    if config.state is not None and watch is not None:
+        sys.stderr.write("ainative-mock serve: --watch does not work with --state yet (every worker needs the file)\n")
+        return 2
+    if config.state is not None:
+        problem = _fresh_shared_state(config.state)
+        if problem:
+            sys.stderr.write(f"ainative-mock serve: {problem}\n")
+            return 1
+    app: Any
+    mock = AINativeMock(config)  # with several workers: the parent's handle on the shared state (for --watch)
+    if config.workers > 1:
+        from mockserver.shared.worker import WorkerApp
+
+        app = WorkerApp(config, console=not quiet)
+    else:
+        app = mock.app
+        if not quiet:
+            from mockserver.console import ConsoleLog
+
+            mock.state.journal.listeners.append(ConsoleLog(sys.stdout))
     try:
         sock = listening_socket(config.host, config.port)
     except OSError as exc:
@@ -129,11 +162,12 @@ def serve(
     shown = "127.0.0.1" if config.host in ("0.0.0.0", "::") else host
     base = f"http://{shown}:{port}"
     control = "on" if (config.admin_token or is_loopback(config.host)) else "off (set --admin-token)"
-    uv_config = uvicorn_config(mock.app, config.host, port, config.log_level)
+    uv_config = uvicorn_config(app, config.host, port, config.log_level, workers=config.workers)
     loop, http = serving_stack(uv_config)
     fast = (
         "" if (loop, http) == ("uvloop", "httptools") else "   (pip install 'uvicorn[standard]' for uvloop + httptools)"
     )
+    state = "in memory" if config.state is None else f"{config_as_dict(config)['state']} (shared by every worker)"
     sys.stdout.write(
         f"AINative mock server listening on {base}\n"
         f'  OpenAI-style base URL: {base}/api/v1   (e.g. OpenAI(base_url="{base}/api/v1", api_key="ak_your_key"))\n'
@@ -141,6 +175,7 @@ def serve(
         f"  control API: {base}/_mock/ ({control})   contract: {base}/openapi.json\n"
         f"  event loop: {loop}   HTTP parser: {http}{fast}\n"
         f"  inspector: {base}/   API docs: {base}/docs\n"
+        f"  workers: {config.workers}   state: {state}\n"
     )
     sys.stdout.flush()
     stop = None
@@ -150,13 +185,31 @@ def serve(
         stop = ConfigReloader(mock.state, watch, config, cli=cli).start()
         sys.stdout.write(f"  watching {watch} for changes\n")
         sys.stdout.flush()
-    server = uvicorn.Server(uv_config)
     try:
-        server.run(sockets=[sock])
+        if config.workers > 1:
+            from uvicorn.supervisors import Multiprocess
+
+            Multiprocess(uv_config, sockets=[sock]).run()
+        else:
+            uvicorn.Server(uv_config).run(sockets=[sock])
     finally:
         if stop is not None:
             stop.set()
     return 0
+
+
+def _fresh_shared_state(url: str) -> str | None:
+    """Check that Redis answers at ``url`` and clear the mock's keys there (a fresh start); or say why not."""
+    from mockserver.shared.store import StateUnavailable, Store, parse_state_url
+
+    try:
+        parse_state_url(url)
+        store = Store(url)
+        store.wipe()
+    except (ValueError, StateUnavailable) as exc:
+        return str(exc)
+    store.close()
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from mockserver.cassettes import DEFAULT_MATCH_KEYS
 from mockserver.faults import FaultError, check_fault_choice
@@ -101,6 +102,9 @@ class MockConfig:
     replay: str = "strict"
     replay_speed: float = 1.0
     replay_match: tuple[str, ...] = DEFAULT_MATCH_KEYS
+    # Serving: worker processes and where their shared state lives
+    workers: int = 1
+    state: str | None = None
 
     def __post_init__(self) -> None:
         _check(self)
@@ -139,6 +143,12 @@ def _check(config: MockConfig) -> None:
     need(config.rpm >= 0 and config.tpm >= 0, "rpm/tpm", "must be >= 0 (0 = no limit)")
     need(0.0 <= config.fault_rate <= 1.0, "fault_rate", f"{config.fault_rate} is not in 0..1")
     need(config.journal_size > 0, "journal_size", "must be positive")
+    need(config.workers >= 1, "workers", "must be >= 1")
+    need(
+        config.state is None or config.state.startswith(("redis://", "rediss://", "unix://")),
+        "state",
+        f"{config.state!r}: expected redis://HOST:PORT/DB",
+    )
     need(bool(config.models), "models", "the model table is empty")
     for fault in config.faults:
         try:
@@ -239,6 +249,13 @@ OPTIONS: tuple[Option, ...] = (
         "what a request must share with a cassette (default route,model,messages,tools,stream)",
         "KEY",
         is_list=True,
+    ),
+    Option("workers", int, "worker processes; more than 1 needs --state (default 1)", "N"),
+    Option(
+        "state",
+        str,
+        "keep ledger, limits, queues, config and journal in Redis, shared by every worker (default: in memory)",
+        "redis://HOST:PORT/DB",
     ),
     Option("models", json.loads, "the model table (config file only)", cli=False),
     Option("replies", json.loads, "reply rules (config file only)", cli=False),
@@ -406,6 +423,10 @@ def config_as_dict(config: MockConfig) -> dict[str, Any]:
             ]
         elif f.name == "replies":
             value = [dataclasses.asdict(rule) for rule in value]
+        elif f.name == "state" and value is not None:
+            parts = urlsplit(value)
+            if parts.password:  # redis://:secret@host:6379/0
+                value = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
         elif f.name in ("jwt_secret", "admin_token"):
             value = None if value is None else "***"
         elif f.name == "api_keys":

@@ -278,8 +278,12 @@ class SeededFaults:
             self._rate = rate
             self._faults = faults
 
-    def draw(self, stream: bool) -> Fault | None:
-        """The fault for the next request, or None. Stream-only faults skip non-streaming requests."""
+    def draw(self, stream: bool, key: str = "") -> Fault | None:
+        """The fault for the next request, or None. Stream-only faults skip non-streaming requests.
+
+        ``key`` (the caller's account) is not used in memory, where one sequence serves every key;
+        shared state draws per key (see :mod:`mockserver.shared.faults`).
+        """
         with self._lock:
             roll, pick = self._rng.random(), self._rng.random()
             if self._rate <= 0 or not self._faults or roll >= self._rate:

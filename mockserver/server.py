@@ -41,12 +41,16 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def uvicorn_config(app: ASGIApp, host: str, port: int, log_level: str = "warning") -> uvicorn.Config:
+def uvicorn_config(
+    app: ASGIApp, host: str, port: int, log_level: str = "warning", *, workers: int = 1
+) -> uvicorn.Config:
     """The uvicorn settings the mock runs with (shared by the CLI, fixtures and benchmarks)."""
     return uvicorn.Config(
         app,
         host=host,
         port=port,
+        workers=workers,
+        timeout_worker_healthcheck=30,  # a worker starting on a busy machine is slow, not dead
         log_level=log_level,
         lifespan="off",
         access_log=False,

@@ -101,6 +101,12 @@ class RedisFaultQueue(FaultQueue):
         self._active = store.key("faults", "active")
         self._counter = store.key("faults", "ids")
         self._prefix = store.key("fault", "")
+        self.hint_active: int | None = None  # queued entries as read at the start of the request (None: unknown)
+
+    @property
+    def active_key(self) -> str:
+        """The Redis key counting entries with times left (read with the other per-request counters)."""
+        return self._active
 
     def push(self, fault: Fault, times: int = 1, model: str | None = None, route: str | None = None) -> None:
         """Give ``fault`` to the next ``times`` requests matching ``model`` and ``route`` (None = any)."""
@@ -115,6 +121,8 @@ class RedisFaultQueue(FaultQueue):
 
     def peek(self, model: str, route: str, stream: bool) -> QueuedFault | None:
         """The queue entry this request would use, without using it (see :meth:`commit`)."""
+        if self.hint_active == 0:
+            return None
         found = self.store.run(
             "faults_peek", _PEEK, [self._ids, self._active], [self._prefix, model, route, "1" if stream else "0"]
         )

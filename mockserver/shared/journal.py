@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
 
 from mockserver.journal import Journal, JournalEntry
 from mockserver.shared.store import StateUnavailable, Store
@@ -36,6 +37,10 @@ return redis.call('INCR', KEYS[3])
 """
 
 _FIELDS = {f.name for f in dataclasses.fields(JournalEntry)}
+
+
+def _dumps(value: object) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class RedisJournal(Journal):
@@ -69,6 +74,7 @@ class RedisJournal(Journal):
         If Redis is unreachable the entry is dropped with a log line: the request it describes
         has already been answered (and charged), so it must not fail now.
         """
+        entry.at = time.time()
         data = entry.as_dict()
         del data["seq"]
         text = json.dumps(data, separators=(",", ":"), default=str)
@@ -81,6 +87,8 @@ class RedisJournal(Journal):
             return entry
         if int(seq):
             entry.seq = int(seq)
+            for listener in self.listeners:  # this worker's subscribers (the live journal page)
+                listener(entry)
         return entry
 
     def entries(self) -> list[JournalEntry]:
@@ -91,6 +99,11 @@ class RedisJournal(Journal):
         out = []
         for _id, fields in reversed(rows):
             data = {k: v for k, v in json.loads(fields["e"]).items() if k in _FIELDS}
+            response = data.get("response")
+            if response is not None:  # as_dict() decoded the bytes sent: encode them back
+                data["response"] = response.encode() if isinstance(response, str) else _dumps(response)
+            if data.get("events") is not None:
+                data["events"] = [event.encode() for event in data["events"]]
             out.append(JournalEntry(**{"seq": int(fields["seq"]), **data}))
         return out
 

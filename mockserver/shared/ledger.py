@@ -7,22 +7,26 @@ whichever worker runs it.
 
 from __future__ import annotations
 
+import itertools
+import os
+import threading
 from datetime import datetime
 from typing import Any
 
 from mockserver.ledger import MICRO, Account, Ledger, Reservation
-from mockserver.shared.store import Store
+from mockserver.shared.store import StateUnavailable, Store
 
 __all__ = ["RedisLedger"]
 
-# KEYS: account hash, defaults hash, period counter, account-name set; ARGV[1]: account name.
+# KEYS: account hash, defaults hash, period counter, account-name set; ARGV[1]: account name; the last two
+# ARGV: the starting credits and plan, the defaults until a worker changes them (configure(None), reset).
 _ENSURE = """
 local function ensure()
   if redis.call('EXISTS', KEYS[1]) == 0 then
     local d = redis.call('HMGET', KEYS[2], 'credits', 'plan')
     local period = redis.call('INCR', KEYS[3])
-    redis.call('HSET', KEYS[1], 'total', d[1] or '0', 'used', '0', 'plan', d[2] or 'pro', 'unlimited', '0',
-               'period', period)
+    redis.call('HSET', KEYS[1], 'total', d[1] or ARGV[#ARGV - 1], 'used', '0', 'plan', d[2] or ARGV[#ARGV],
+               'unlimited', '0', 'period', period)
     redis.call('SADD', KEYS[4], ARGV[1])
   end
 end
@@ -36,7 +40,9 @@ return redis.call('HMGET', KEYS[1], 'total', 'used', 'plan', 'unlimited', 'rpm',
 """
 )
 
-# ARGV[2]: cost in micro-credits. Returns {1, period, remaining after} or {0}.
+# KEYS[5]: this worker's last-reservation hash. ARGV[2]: cost in micro-credits, ARGV[3]: the worker's
+# reservation number. Returns {1, period, remaining after} or {0}. The last reservation is noted so
+# that one whose answer was lost (Redis stopped mid-call) can be undone when Redis is back.
 _RESERVE = (
     _ENSURE
     + """
@@ -48,9 +54,23 @@ if a[3] ~= '1' and remaining < cost then
   return {0}
 end
 local used = redis.call('HINCRBY', KEYS[1], 'used', cost)
+redis.call('HSET', KEYS[5], 'n', ARGV[3], 'key', ARGV[1], 'cost', ARGV[2], 'period', a[4])
+redis.call('EXPIRE', KEYS[5], 86400)
 return {1, a[4], tostring(math.max(tonumber(a[1]) * 1000000 - used, 0))}
 """
 )
+
+# KEYS[1]: the worker's last-reservation hash. ARGV: account prefix, reservation number whose answer was lost.
+# If Redis did apply it, give the credits back (the request was answered 503). 1 if refunded.
+_UNDO = """
+local last = redis.call('HMGET', KEYS[1], 'n', 'key', 'cost', 'period')
+if last[1] ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'n', '')
+local acct = ARGV[1] .. last[2]
+if redis.call('HGET', acct, 'period') ~= last[4] then return 0 end
+redis.call('HINCRBY', acct, 'used', -tonumber(last[3]))
+return 1
+"""
 
 # KEYS[1]: account hash. ARGV: period, refund.
 _SETTLE = """
@@ -69,6 +89,7 @@ local prefix, key = ARGV[1], ARGV[2]
 local credits, plan, unlimited, rpm, tpm = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local targets = {}
 if key == '' then
+  if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('HSET', KEYS[1], 'credits', ARGV[8], 'plan', ARGV[9]) end
   if credits ~= '' then redis.call('HSET', KEYS[1], 'credits', credits) end
   if plan ~= '' then redis.call('HSET', KEYS[1], 'plan', plan) end
   for _, name in ipairs(redis.call('SMEMBERS', KEYS[3])) do table.insert(targets, prefix .. name) end
@@ -76,7 +97,7 @@ else
   local acct = prefix .. key
   if redis.call('EXISTS', acct) == 0 then
     local d = redis.call('HMGET', KEYS[1], 'credits', 'plan')
-    redis.call('HSET', acct, 'total', d[1] or '0', 'used', '0', 'plan', d[2] or 'pro', 'unlimited', '0',
+    redis.call('HSET', acct, 'total', d[1] or ARGV[8], 'used', '0', 'plan', d[2] or ARGV[9], 'unlimited', '0',
                'period', redis.call('INCR', KEYS[2]))
     redis.call('SADD', KEYS[3], key)
   end
@@ -102,14 +123,9 @@ redis.call('HSET', KEYS[1], 'credits', ARGV[2], 'plan', ARGV[3])
 return 1
 """
 
-# KEYS: defaults. ARGV: credits, plan. Sets the defaults only if no worker did before.
-_INIT = """
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], 'credits', ARGV[1], 'plan', ARGV[2])
-  return 1
-end
-return 0
-"""
+
+def _int(value: str | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def _opt(value: Any) -> str:
@@ -134,24 +150,20 @@ class RedisLedger(Ledger):
         self._period_key = store.key("ledger", "periods")
         self._names = store.key("ledger", "accounts")
         self._prefix = store.key("acct", "")
-        store.run("ledger_init", _INIT, [self._defaults], [credits, plan])
+        self._worker = store.key("worker", os.urandom(8).hex())
+        self._numbers = itertools.count(1)
+        self._reserving = threading.RLock()
+        self._lost: int | None = None  # a reservation whose answer was lost, to undo when Redis is back
+        self._start = (credits, plan)  # the defaults until a worker changes them
 
     def _keys(self, key: str) -> list[str]:
         return [self._prefix + key, self._defaults, self._period_key, self._names]
 
     def account(self, key: str) -> Account:
         """A snapshot of ``key``'s account."""
-        fields = self.store.run("ledger_account", _ACCOUNT, self._keys(key), [key])
+        fields = self.store.run("ledger_account", _ACCOUNT, self._keys(key), [key, *self._start])
         total, used, plan, unlimited, rpm, tpm, period = fields
-        return Account(
-            int(total),
-            int(used),
-            plan,
-            unlimited == "1",
-            None if rpm is None else int(rpm),
-            None if tpm is None else int(tpm),
-            int(period),
-        )
+        return Account(int(total), int(used), plan, unlimited == "1", _int(rpm), _int(tpm), int(period))
 
     def configure(
         self,
@@ -167,17 +179,67 @@ class RedisLedger(Ledger):
 
         Setting ``credits`` starts a fresh period: the total becomes ``credits`` and nothing is used.
         """
-        args = [self._prefix, key or "", _opt(credits), _opt(plan), _opt(unlimited), _opt(rpm), _opt(tpm)]
+        args = [self._prefix, key or "", _opt(credits), _opt(plan), _opt(unlimited), _opt(rpm), _opt(tpm), *self._start]
         if key == "":
             raise ValueError("key must not be empty")
         self.store.run("ledger_configure", _CONFIGURE, [self._defaults, self._period_key, self._names], args)
 
+    def accounts(self) -> list[tuple[str, Account]]:
+        """Snapshots of every account used or configured so far, by key (every worker's)."""
+
+        def read(client: Any) -> list[tuple[str, list[Any]]]:
+            names = sorted(client.smembers(self._names))
+            pipe = client.pipeline(transaction=True)
+            for name in names:
+                pipe.hmget(self._prefix + name, "total", "used", "plan", "unlimited", "rpm", "tpm", "period")
+            return list(zip(names, pipe.execute(), strict=True))
+
+        out = []
+        for name, (total, used, plan, unlimited, rpm, tpm, period) in self.store.call(read):
+            if total is None:
+                continue
+            out.append(
+                (name, Account(int(total), int(used), plan, unlimited == "1", _int(rpm), _int(tpm), int(period)))
+            )
+        out.sort(key=lambda pair: pair[1].period)  # roughly the order of first use
+        return out
+
+    def set_defaults(self, credits: int, plan: str) -> None:
+        """Credits and plan of keys first seen from now on (every worker); existing accounts keep theirs."""
+        self.store.call(lambda r: r.hset(self._defaults, mapping={"credits": credits, "plan": plan}))
+
     def reserve(self, key: str, cost: int) -> Reservation | None:
-        """Hold ``cost`` micro-credits for ``key`` if its balance covers them; None if not."""
-        result = self.store.run("ledger_reserve", _RESERVE, self._keys(key), [key, cost])
+        """Hold ``cost`` micro-credits for ``key`` if its balance covers them; None if not.
+
+        If Redis stops during the call, the request is answered 503 and the reservation, if Redis
+        applied it, is undone by the first call after Redis is back (see :meth:`undo_lost`).
+        """
+        with self._reserving:  # this worker's reservations are numbered in order
+            self.undo_lost()
+            number = next(self._numbers)
+            try:
+                result = self.store.run(
+                    "ledger_reserve", _RESERVE, [*self._keys(key), self._worker], [key, cost, number, *self._start]
+                )
+            except StateUnavailable:
+                self._lost = number
+                raise
         if int(result[0]) != 1:
             return None
         return Reservation(key, cost, int(result[1]))
+
+    @property
+    def has_lost_reservation(self) -> bool:
+        """Whether a reservation's answer was lost and is still to be undone."""
+        return self._lost is not None
+
+    def undo_lost(self) -> None:
+        """Give back the credits of a reservation whose answer was lost, if Redis applied it."""
+        with self._reserving:
+            if self._lost is None:
+                return
+            self.store.run("ledger_undo", _UNDO, [self._worker], [self._prefix, self._lost])
+            self._lost = None
 
     def settle(self, reservation: Reservation, actual: int) -> None:
         """Replace ``reservation`` by the ``actual`` cost (never more than reserved); see :meth:`Ledger.settle`."""

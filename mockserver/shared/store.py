@@ -9,6 +9,7 @@ workers never race. When Redis cannot be reached, every operation raises
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -24,6 +25,10 @@ __all__ = ["DEFAULT_NAMESPACE", "StateUnavailable", "Store", "parse_state_url"]
 log = logging.getLogger("mockserver")
 
 DEFAULT_NAMESPACE = "ainative-mock"
+SOCKET_TIMEOUT = 0.5
+"""Seconds a Redis call may take (connect, or wait for an answer) before the request gets 503."""
+RETRY_INTERVAL = 0.25
+"""After Redis failed, seconds during which calls fail at once before Redis is tried again."""
 _T = TypeVar("_T")
 
 
@@ -73,14 +78,18 @@ class Store:
         self.client: redis.Redis = client or redis.Redis.from_url(
             url,
             decode_responses=True,
-            socket_timeout=2.0,
-            socket_connect_timeout=1.0,
+            # Every call blocks its worker's event loop: a Redis that accepts but does not answer
+            # (stopping, starting, paused) must cost little. Mock operations take microseconds.
+            socket_timeout=SOCKET_TIMEOUT,
+            socket_connect_timeout=SOCKET_TIMEOUT,
             # One immediate retry on a fresh connection (a pooled one may predate a Redis restart),
-            # never a backoff: a request must not hang while Redis is down.
-            retry=Retry(NoBackoff(), 1),
+            # never a backoff, never after a timeout.
+            retry=Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)),
             health_check_interval=0,
         )
         self._scripts: dict[str, Script] = {}
+        self._down_until = 0.0
+        self._down_reason = ""
 
     def key(self, *parts: str) -> str:
         """``namespace:part:part``."""
@@ -106,13 +115,26 @@ class Store:
 
     @contextmanager
     def guard(self) -> Iterator[None]:
-        """Turn Redis connection errors into :class:`StateUnavailable`."""
+        """Turn Redis connection errors into :class:`StateUnavailable`.
+
+        After a failure, calls fail at once for :data:`RETRY_INTERVAL` seconds (then Redis is tried
+        again), so a worker whose Redis is gone answers 503 without waiting on it for every request.
+        """
+        if self._down_until and time.monotonic() < self._down_until:
+            raise StateUnavailable(self._down_reason)
         try:
             yield
+        except redis.exceptions.BusyLoadingError as exc:  # Redis loading its data at start
+            self._down(f"shared state unavailable: Redis at {self.where} is loading ({exc})")
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
-            raise StateUnavailable(f"shared state unavailable: cannot reach Redis at {self.where} ({exc})") from None
-        except redis.exceptions.BusyLoadingError as exc:  # pragma: no cover - Redis loading a dump at start
-            raise StateUnavailable(f"shared state unavailable: Redis at {self.where} is loading ({exc})") from None
+            self._down(f"shared state unavailable: cannot reach Redis at {self.where} ({exc})")
+        else:
+            self._down_until = 0.0
+
+    def _down(self, reason: str) -> None:
+        self._down_until = time.monotonic() + RETRY_INTERVAL
+        self._down_reason = reason
+        raise StateUnavailable(reason) from None
 
     def delete_matching(self, pattern: str) -> int:
         """Delete every key of this namespace matching ``pattern`` (``SCAN``, not ``KEYS``)."""

@@ -26,9 +26,10 @@ def _free_port() -> int:
 class RedisServer:
     """A ``redis-server`` process on 127.0.0.1 (no persistence) that tests can stop and start again."""
 
-    def __init__(self, binary: str, workdir: Path) -> None:
+    def __init__(self, binary: str, workdir: Path, *extra: str) -> None:
         self.binary = binary
         self.workdir = workdir
+        self.extra = extra
         self.port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -39,7 +40,7 @@ class RedisServer:
     def start(self, timeout: float = 10.0) -> None:
         """Start on :attr:`port` and wait until it answers PING."""
         argv = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        argv += ["--dir", str(self.workdir), "--protected-mode", "no"]
+        argv += ["--dir", str(self.workdir), "--protected-mode", "no", *self.extra]
         with (self.workdir / "redis.log").open("ab") as log:
             self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
@@ -75,6 +76,18 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     if binary is None:
         pytest.fail("redis-server is not installed: apt-get install -y redis-server (.ci/run installs it)")
     server = RedisServer(binary, tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def durable_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test alone, with an append-only file, so it keeps its data across a restart."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed: apt-get install -y redis-server (.ci/run installs it)")
+    server = RedisServer(binary, tmp_path, "--appendonly", "yes", "--appendfsync", "always")
     server.start()
     yield server
     server.stop()

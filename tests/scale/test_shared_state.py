@@ -5,10 +5,13 @@ from __future__ import annotations
 import random
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+import redis
+from redis.commands.core import Script
 
 from mockserver.faults import Fault, FaultQueue, make_fault
 from mockserver.journal import Journal, JournalEntry
@@ -19,7 +22,7 @@ from mockserver.shared.journal import RedisJournal
 from mockserver.shared.ledger import RedisLedger
 from mockserver.shared.ratelimit import RedisRateLimiter
 from mockserver.shared.settings import SharedSettings
-from mockserver.shared.store import StateUnavailable, Store, parse_state_url
+from mockserver.shared.store import RETRY_INTERVAL, StateUnavailable, Store, parse_state_url
 
 
 def _hammer(threads: int, each: int, work: Callable[[], Any]) -> list[Any]:
@@ -218,9 +221,31 @@ def test_journal_is_a_capped_stream_with_sequence_numbers(store: Store) -> None:
     for i in range(12):
         journal.add(_entry(f"/p{i}"))
         memory.add(_entry(f"/p{i}"))
-    assert [e.as_dict() for e in journal.entries()] == [e.as_dict() for e in memory.entries()]
+
+    def plain(entry: JournalEntry) -> dict[str, Any]:
+        data = entry.as_dict()
+        assert data.pop("at") > 0
+        return data
+
+    assert [plain(e) for e in journal.entries()] == [plain(e) for e in memory.entries()]
     assert journal.total == 12
     assert [e.seq for e in journal.entries()] == list(range(8, 13))
+
+
+def test_journal_keeps_response_bodies_and_stream_events(store: Store) -> None:
+    journal = RedisJournal(store, 5)
+    json_entry, stream_entry, text_entry = _entry("/json"), _entry("/sse"), _entry("/text")
+    json_entry.response = b'{"id":"x","n":[1,2]}'
+    stream_entry.events = [b'data: {"a":1}\n\n', b"data: [DONE]\n\n"]
+    text_entry.response = b"not json"
+    seen: list[int] = []
+    journal.listeners.append(lambda entry: seen.append(entry.seq))
+    for entry in (json_entry, stream_entry, text_entry):
+        journal.add(entry)
+    kept = journal.entries()
+    assert [e.response for e in kept] == [b'{"id":"x","n":[1,2]}', None, b"not json"]
+    assert kept[1].events == [b'data: {"a":1}\n\n', b"data: [DONE]\n\n"]
+    assert seen == [1, 2, 3]
 
 
 def test_journal_drops_requests_begun_before_a_reset(store: Store) -> None:
@@ -285,8 +310,9 @@ def test_an_unreachable_redis_raises_state_unavailable_naming_it() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     store = Store(f"redis://127.0.0.1:{port}/0")
+    ledger = RedisLedger(store, 1, "pro")  # a worker starts while Redis is down
     with pytest.raises(StateUnavailable, match=f"cannot reach Redis at 127.0.0.1:{port}"):
-        RedisLedger(store, 1, "pro")
+        ledger.reserve("k", 1)
 
 
 @pytest.mark.parametrize(
@@ -296,3 +322,49 @@ def test_an_unreachable_redis_raises_state_unavailable_naming_it() -> None:
 def test_state_urls_are_checked(url: str, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         parse_state_url(url)
+
+
+class _LosesAnswers:
+    """A Redis client proxy whose next script call runs but whose answer is lost (Redis stopped mid-call)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.lose_next = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def register_script(self, source: str) -> Script:
+        return Script(self, source)
+
+    def evalsha(self, *args: Any) -> Any:
+        result = self.client.evalsha(*args)
+        if self.lose_next:
+            self.lose_next = False
+            raise redis.exceptions.ConnectionError("Connection closed by server.")
+        return result
+
+
+def test_a_reservation_whose_answer_was_lost_is_undone_when_redis_is_back(store: Store) -> None:
+    proxy = _LosesAnswers(store.client)
+    lossy = Store(store.url, client=proxy)
+    ledger = RedisLedger(lossy, 10, "pro")
+    assert ledger.reserve("k", 1_000_000) is not None
+    proxy.lose_next = True
+    with pytest.raises(StateUnavailable):
+        ledger.reserve("k", 2_000_000)  # applied by Redis, answered 503 by the mock
+    with pytest.raises(StateUnavailable):
+        ledger.account("k")  # calls fail at once for a short while, without waiting on Redis
+    time.sleep(RETRY_INTERVAL)
+    assert ledger.account("k").used == 3_000_000
+    assert ledger.has_lost_reservation
+    ledger.undo_lost()
+    assert ledger.account("k").used == 1_000_000
+    ledger.undo_lost()  # only once
+    assert ledger.account("k").used == 1_000_000
+    proxy.lose_next = True
+    with pytest.raises(StateUnavailable):
+        ledger.reserve("k", 500_000)
+    time.sleep(RETRY_INTERVAL)
+    assert ledger.reserve("k", 1) is not None  # the next reservation undoes the lost one first
+    assert ledger.account("k").used == 1_000_001

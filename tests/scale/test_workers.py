@@ -1,0 +1,343 @@
+"""Several workers on shared state act as one mock: exact ledger, one rate limit, faults fire once.
+
+Each test runs against ``ainative-mock serve --workers 2 --state redis://…`` and, unchanged,
+against one worker in memory: the answers must be the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from mockserver.config import MockConfig
+from mockserver.shared.store import RETRY_INTERVAL
+from mockserver.testing import InProcessMock, ServedMock
+
+pytestmark = [pytest.mark.socket, pytest.mark.slow]
+
+CHAT = "/v1/chat/completions"
+BODY = {"messages": [{"role": "user", "content": "count the credits"}]}
+CLIENTS = 50
+
+
+class Serve:
+    """``python -m mockserver serve --port 0 --quiet ARGS`` in a subprocess (stdout is not read after the banner)."""
+
+    def __init__(self, *args: str) -> None:
+        self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in stop(); not a pipe: nobody reads it meanwhile
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--log-level", "warning", "--quiet", *args],
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+            env={k: v for k, v in os.environ.items() if not k.startswith("AINATIVE_MOCK_")},
+        )
+        assert self.process.stdout is not None
+        banner = "".join(self.process.stdout.readline() for _ in range(7))
+        match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner)
+        assert match, banner + self.stderr()
+        self.banner = banner
+        self.base_url = match.group(1)
+        deadline = time.monotonic() + 60
+        while True:  # the port is bound before the workers start: wait until one answers
+            try:
+                if httpx.get(self.base_url + "/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the mock never answered"
+            time.sleep(0.1)
+
+    def workers(self) -> list[int]:
+        """Pids of the worker processes (children of the server)."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return [int(pid) for pid in children if "spawn_main" in _cmdline(int(pid))]
+
+    def stderr(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self) -> str:
+        """Stop the server; returns what it wrote to stderr."""
+        self.process.terminate()
+        try:
+            self.process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+        err = self.stderr()
+        self.log.close()
+        return err
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text()
+    except OSError:
+        return ""
+
+
+def _sockets(pid: int) -> int:
+    count = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if os.readlink(fd).startswith("socket:"):
+                count += 1
+        except OSError:
+            continue
+    return count
+
+
+@pytest.fixture(params=["2 workers on redis", "1 worker in memory"])
+def server(request: pytest.FixtureRequest) -> Iterator[Serve]:
+    """The mock served as in production: two workers sharing Redis, or one worker in memory."""
+    if request.param.startswith("2"):
+        served = Serve("--workers", "2", "--state", request.getfixturevalue("redis_url"))
+    else:
+        served = Serve()
+    yield served
+    err = served.stop()
+    assert "Traceback" not in err, err
+
+
+async def _burst(base_url: str, count: int, key: str, path: str = CHAT) -> list[httpx.Response]:
+    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
+        gate = asyncio.Event()
+
+        async def one() -> httpx.Response:
+            await gate.wait()
+            return await client.post(path, json=BODY, headers={"X-API-Key": key})
+
+        tasks = [asyncio.create_task(one()) for _ in range(count)]
+        await asyncio.sleep(0)
+        gate.set()
+        return list(await asyncio.gather(*tasks))
+
+
+def _put(base_url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = httpx.put(base_url + path, json=body, timeout=10)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def _balance(base_url: str, key: str) -> dict[str, Any]:
+    response = httpx.get(base_url + "/v1/public/credits/balance", headers={"X-API-Key": key}, timeout=10)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def test_the_ledger_is_exact_to_the_credit_with_50_concurrent_clients(server: Serve) -> None:
+    key = "ak_ledger_0001"
+    probe = httpx.post(server.base_url + CHAT, json=BODY, headers={"X-API-Key": "ak_probe_9999"}, timeout=10)
+    cost = probe.json()["usage"]["total_tokens"]  # price 1 credit per token
+    _put(server.base_url, f"/_mock/keys/{key}", {"credits": cost * 37 + cost // 2})  # room for exactly 37
+    answers = asyncio.run(_burst(server.base_url, 2 * CLIENTS, key))
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(200) == 37, statuses
+    assert statuses.count(402) == 2 * CLIENTS - 37, statuses
+    charged = sum(a.json()["usage"]["total_tokens"] for a in answers if a.status_code == 200)
+    balance = _balance(server.base_url, key)
+    assert balance["used_credits"] == charged == 37 * cost
+    assert balance["remaining_credits"] == cost // 2
+    journal = httpx.get(server.base_url + "/_mock/requests", timeout=10).json()
+    assert journal["total"] == 2 * CLIENTS + 2  # the probe and the balance call, from whichever worker
+    mine = [e for e in journal["requests"] if e["path"] == CHAT][1:]  # all but the probe
+    assert sorted(e["status"] for e in mine) == sorted(statuses)
+
+
+def test_rpm_10_admits_exactly_10_across_every_worker(server: Serve) -> None:
+    key = "ak_limited_0001"
+    _put(server.base_url, f"/_mock/keys/{key}", {"rpm": 10})
+    answers = asyncio.run(_burst(server.base_url, CLIENTS, key))
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(200) == 10, statuses
+    assert statuses.count(429) == CLIENTS - 10, statuses
+    refused = next(a for a in answers if a.status_code == 429)
+    assert refused.headers["x-ratelimit-limit-requests"] == "10"
+    assert refused.headers["x-ratelimit-remaining-requests"] == "0"
+    assert int(refused.headers["retry-after"]) >= 1
+
+
+def test_a_queued_fault_fires_exactly_once(server: Serve) -> None:
+    queued = httpx.post(server.base_url + "/_mock/faults", json={"fault": "503", "times": 1}, timeout=10)
+    assert queued.status_code == 201, queued.text
+    answers = asyncio.run(_burst(server.base_url, CLIENTS, "ak_faulty_0001"))
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(503) == 1, statuses
+    assert statuses.count(200) == CLIENTS - 1, statuses
+    assert httpx.get(server.base_url + "/_mock/faults", timeout=10).json() == {"pending": []}
+    journal = httpx.get(server.base_url + "/_mock/requests", timeout=10).json()["requests"]
+    assert [e["fault"]["fault"] for e in journal if e["fault"]] == ["http_error"]
+
+
+def test_both_workers_serve_and_see_one_config(redis_url: str) -> None:
+    served = Serve("--workers", "2", "--state", redis_url)
+    try:
+        assert "workers: 2   state: " + redis_url in served.banner
+        _put(served.base_url, "/_mock/config", {"error_style": "openai"})
+        limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+
+        async def hold() -> tuple[list[int], list[int]]:
+            async with httpx.AsyncClient(base_url=served.base_url, limits=limits, timeout=30) as client:
+                answers = await asyncio.gather(*(client.post(CHAT, json={}, headers={"X-API-Key": "ak_conf_0001"})
+                                                 for _ in range(CLIENTS)))  # fmt: skip
+                # The connections stay open (keep-alive): count them per worker.
+                return [a.status_code for a in answers], [_sockets(pid) for pid in served.workers()]
+
+        statuses, sockets = asyncio.run(hold())
+        assert set(statuses) == {422}
+        assert len(sockets) == 2
+        assert all(count > 2 for count in sockets), f"a worker got no connection: sockets per worker {sockets}"
+        wrong = httpx.post(served.base_url + CHAT, json={}, headers={"X-API-Key": "ak_conf_0001"}, timeout=10)
+        assert "error" in wrong.json()  # the openai style, from whichever worker
+    finally:
+        served.stop()
+
+
+def test_served_mock_in_the_test_process_shares_state_with_the_workers(redis_url: str) -> None:
+    served = Serve("--workers", "2", "--state", redis_url)
+    try:
+        with ServedMock(MockConfig(state=redis_url)) as fixture:
+            fixture.set_key("ak_shared_0001", credits=5)
+            fixture.reply("scripted through the fixture")
+            answer = httpx.post(served.base_url + CHAT, json=BODY, headers={"X-API-Key": "ak_shared_0001"}, timeout=10)
+            assert answer.status_code == 402  # 5 credits are not enough
+            fixture.set_key("ak_shared_0001", credits=1000)
+            answer = httpx.post(served.base_url + CHAT, json=BODY, headers={"X-API-Key": "ak_shared_0001"}, timeout=10)
+            assert answer.json()["choices"][0]["message"]["content"] == "scripted through the fixture"
+            assert fixture.pending() == {"replies": [], "faults": []}
+            assert fixture.count(status=402) == 1
+            assert fixture.balance("ak_shared_0001")["used_credits"] == answer.json()["usage"]["total_tokens"]
+    finally:
+        served.stop()
+
+
+def test_more_than_one_worker_without_shared_state_refuses_to_start() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--workers", "3"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "--workers 3 needs shared state: add --state redis://HOST:PORT/DB" in done.stderr
+    assert "listening" not in done.stdout
+
+
+def test_an_unreachable_redis_at_start_is_a_clear_error() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--state", "redis://127.0.0.1:1/0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "cannot reach Redis at 127.0.0.1:1" in done.stderr
+
+
+def test_redis_down_gives_503_never_500_and_the_ledger_survives(durable_redis: Any) -> None:
+    served = Serve("--workers", "2", "--state", durable_redis.url())
+    key = "ak_outage_0001"
+    outcomes: list[tuple[float, int, int]] = []  # (time, status, tokens charged if 200)
+    errors: list[str] = []
+
+    async def clients(stop: asyncio.Event) -> None:
+        limits = httpx.Limits(max_connections=20, max_keepalive_connections=20)
+        async with httpx.AsyncClient(base_url=served.base_url, limits=limits, timeout=30) as client:
+
+            async def loop() -> None:
+                while not stop.is_set():
+                    try:
+                        answer = await client.post(CHAT, json=BODY, headers={"X-API-Key": key})
+                    except httpx.TransportError as exc:
+                        errors.append(repr(exc))
+                        continue
+                    tokens = answer.json()["usage"]["total_tokens"] if answer.status_code == 200 else 0
+                    outcomes.append((time.monotonic(), answer.status_code, tokens))
+
+            await asyncio.gather(*(loop() for _ in range(20)))
+
+    async def scenario() -> tuple[float, float]:
+        stop = asyncio.Event()
+        running = asyncio.create_task(clients(stop))
+        await asyncio.sleep(1.5)
+        await asyncio.to_thread(durable_redis.stop)
+        down = time.monotonic()
+        await asyncio.sleep(1.5)
+        await asyncio.to_thread(durable_redis.start)
+        up = time.monotonic()
+        await asyncio.sleep(2.0)
+        stop.set()
+        await running
+        return down, up
+
+    try:
+        down, up = asyncio.run(scenario())
+        statuses = {status for _, status, _ in outcomes}
+        assert errors == []
+        assert statuses <= {200, 503}, statuses
+        assert any(status == 503 for t, status, _ in outcomes if down < t < up)
+        assert any(status == 200 for t, status, _ in outcomes if t > up + 0.5), "no success after Redis came back"
+        charged = sum(tokens for _, _, tokens in outcomes)
+        balance = _balance(served.base_url, key)
+        assert balance["used_credits"] == charged
+        assert balance["remaining_credits"] == 1_000_000 - charged
+    finally:
+        err = served.stop()
+    assert "503 for POST /v1/chat/completions: shared state unavailable: cannot reach Redis at 127.0.0.1" in err
+    assert "shared state reachable again" in err
+    assert "Traceback" not in err
+
+
+def test_in_process_mocks_on_one_redis_act_as_one(redis_url: str) -> None:
+    config = MockConfig(state=redis_url, credits=100)
+    with InProcessMock(config) as one, InProcessMock(config) as two:
+        one.fail_next(429)
+        one.reply("from the first")
+        client = two.httpx_client()
+        assert client.post(CHAT, json=BODY, headers=two.headers).status_code == 429
+        answer = client.post(CHAT, json=BODY, headers=two.headers).json()
+        assert answer["choices"][0]["message"]["content"] == "from the first"
+        assert one.balance()["used_credits"] == answer["usage"]["total_tokens"]
+        assert [e.status for e in one.requests] == [429, 200]
+        one.configure(error_style="openai")
+        wrong = client.post(CHAT, json={}, headers=two.headers).json()
+        assert "error" in wrong and "detail" not in wrong
+        two.reset()
+        assert one.requests == []
+        assert "detail" in one.httpx_client().post(CHAT, json={}, headers=one.headers).json()
+
+
+def test_in_process_mock_answers_503_while_redis_is_down_then_recovers(durable_redis: Any) -> None:
+    with InProcessMock(MockConfig(state=durable_redis.url())) as mock:
+        client = mock.httpx_client()
+        assert client.post(CHAT, json=BODY, headers=mock.headers).status_code == 200
+        durable_redis.stop()
+        down = client.post(CHAT, json=BODY, headers=mock.headers)
+        assert down.status_code == 503
+        assert down.headers["retry-after"] == "1"
+        assert (
+            down.json()["detail"] == "The mock's shared state is unavailable (Redis cannot be reached); retry shortly"
+        )
+        assert client.get("/_mock/requests").status_code == 503
+        durable_redis.start()
+        time.sleep(RETRY_INTERVAL)
+        again = client.post(CHAT, json=BODY, headers=mock.headers)
+        assert again.status_code == 200
+        assert mock.count(status=200) == 2
