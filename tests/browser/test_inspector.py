@@ -7,7 +7,6 @@ calls the mock with ``fetch``, as an app would. Screenshots of each step go to
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,12 +33,10 @@ def test_journal_shows_a_request_from_another_origin_within_a_second(
     shot(inspector, "1-loaded")
     app_page.goto(frontend.base_url)
 
-    sent = time.monotonic()
     answer = call_mock(app_page, served.base_url + CHAT, KEY, BODY)
     assert answer["status"] == 200
     row = inspector.locator("#entries tr").first
-    expect(row).to_contain_text(CHAT, timeout=1000)
-    assert time.monotonic() - sent < 1.0 + 0.5  # the fetch itself plus the push; expect() above held 1 s
+    expect(row).to_contain_text(CHAT, timeout=1000)  # pushed: within 1 s of the answer, no reload
     for text in ("POST", "gpt-4o", "200", "ak_…1234"):
         expect(row).to_contain_text(text)
     usage = answer["json"]["usage"]
