@@ -18,7 +18,7 @@ step                answers early with
 ``inject_fault``    the injected ``http_error`` (after ``latency``, if that is the fault)
 ``replay``          with ``--cassettes``: a recorded error, or (strict) 400 when no cassette matches
 ``check_model``     the unknown-model status, 503 for an outage, 403 for a plan gate
-``compose_reply``   (never: picks the reply, finish reason and usage; a replay keeps the recorded usage)
+``compose_reply``   400 for a tool_choice or schema no reply can meet; picks reply and usage (a replay keeps the recorded usage)
 ``rate_limit``      429 with ``Retry-After`` and ``x-ratelimit-*``
 ``reserve_credits`` 402 when the key cannot pay
 ``respond``         always: the completion as JSON or as an SSE stream
@@ -46,18 +46,22 @@ from starlette.types import Receive, Scope, Send
 from contracts.usage import make_usage
 from mockserver.auth import Authenticator, AuthError, Identity
 from mockserver.cassettes import Cassette, CassetteError, load_cassettes
+from mockserver.compose import compose_reply
 from mockserver.errors import validation_body
 from mockserver.faults import Fault, FaultError, QueuedFault, parse_fault
+from mockserver.instances import SchemaError
 from mockserver.journal import JournalEntry
 from mockserver.ledger import MICRO, Account, Reservation, micro
 from mockserver.models import ModelInfo, any_model, unknown_model_message
 from mockserver.replay import Replayer, recorded_usage, replayed_json, replayed_stream_plan
-from mockserver.replies import Reply, generate_reply, last_user_message, match_rule, truncate
+from mockserver.replies import Reply
 from mockserver.requests_body import BodyError, read_json_body
 from mockserver.responses import error_response, json_response, new_request_id
 from mockserver.sse import CompletionStream, StreamOutcome, StreamPlan, build_stream, stream_headers
 from mockserver.state import MockState
+from mockserver.structured import ResponseFormatError
 from mockserver.tokens import prompt_tokens
+from mockserver.tools import ToolChoiceError
 
 __all__ = ["MAGIC_KEYS", "MAGIC_MODELS", "MANAGED_ROUTES", "Answer", "ChatCall", "ChatEndpoint", "Step"]
 
@@ -315,20 +319,24 @@ class ChatEndpoint:
         return None
 
     async def compose_reply(self, call: ChatCall) -> Response | None:
-        """The reply (scripted, rule, or generated), its finish reason and the usage it reports."""
+        """The reply (see :mod:`mockserver.compose`), its finish reason and usage; 400 for unusable tools."""
         if call.cassette is not None:
             return None  # replay set the recorded usage; the recorded answer is the reply
         config = self.state.config
         body = call.body
         scripted = call.scripted = self.state.peek_scripted()
-        prompt = last_user_message(body["messages"])
-        reply = scripted or match_rule(config.replies, config.seed, prompt) or generate_reply(config.seed, prompt)
-        if reply.tool_calls:
-            call.finish_reason = "tool_calls"
-        else:
-            max_tokens = body.get("max_tokens") or config.default_max_tokens
-            reply, cut = truncate(reply, int(max_tokens))  # JSON Schema counts 3.0 as an integer
-            call.finish_reason = "length" if cut else "stop"
+        try:
+            reply, call.finish_reason = compose_reply(
+                body,
+                seed=config.seed,
+                rules=config.replies,
+                scripted=scripted,
+                default_max_tokens=config.default_max_tokens,
+            )
+        except ToolChoiceError as exc:
+            return self.error(call, 400, str(exc), "invalid_tool_choice")
+        except (ResponseFormatError, SchemaError) as exc:
+            return self.error(call, 400, str(exc), "invalid_schema")
         call.reply = reply
         usage = make_usage(prompt_tokens(body["messages"], body.get("system")), reply.completion_tokens)
         call.usage = call.entry.usage = usage

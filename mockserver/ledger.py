@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Account", "Ledger", "Reservation", "micro"]
+from mockserver.clock import clock, period_bounds
+
+__all__ = ["EXHAUSTED_KEYS", "Account", "Ledger", "Reservation", "micro"]
 
 MICRO = 1_000_000
-PERIOD_START = "2026-11-01T00:00:00Z"
-PERIOD_END = "2026-12-01T00:00:00Z"
+EXHAUSTED_KEYS = frozenset({"ak_test_insufficient_credits"})
+"""Magic keys whose chat calls get 402: their balance shows every credit used, so the two agree."""
 
 
 def micro(credits: float) -> int:
@@ -142,9 +144,15 @@ class Ledger:
             account.used -= reservation.amount - min(actual, reservation.amount)
 
     def balance(self, key: str, now: datetime | None = None) -> dict[str, Any]:
-        """The credits-balance body for ``key`` (contract schema ``credits-balance``)."""
+        """The credits-balance body for ``key`` (contract schema ``credits-balance``).
+
+        The period is the calendar month holding ``now`` (default: :data:`mockserver.clock.clock`).
+        """
+        period_start, period_end = period_bounds(now or clock.now())
         with self._lock:
             a = self._get(key)
+            if key in EXHAUSTED_KEYS:  # chat answers 402 for this key whatever its balance
+                a = Account(a.total, a.total * MICRO, a.plan)
             used = a.used / MICRO
             remaining = a.remaining / MICRO
             percentage = 0.0 if a.total == 0 else min(round(used / a.total * 100, 2), 100.0)
@@ -154,8 +162,8 @@ class Ledger:
                 "remaining_credits": int(remaining) if remaining.is_integer() else remaining,
                 "unlimited": a.unlimited,
                 "plan": a.plan,
-                "period_start": PERIOD_START,
-                "period_end": None if a.plan == "free" else PERIOD_END,
+                "period_start": period_start,
+                "period_end": None if a.plan == "free" else period_end,
                 "usage_percentage": percentage,
             }
 

@@ -13,7 +13,7 @@ from typing import Any
 from mockserver.config import ReplyRule
 from mockserver.tokens import count_tokens, message_text, split_tokens
 
-__all__ = ["Reply", "ToolCall", "generate_reply", "last_user_message", "match_rule", "truncate"]
+__all__ = ["Reply", "ToolCall", "apply_stop", "generate_reply", "last_user_message", "match_rule", "truncate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,3 +124,23 @@ def truncate(reply: Reply, max_tokens: int) -> tuple[Reply, bool]:
     if reply.text is None or count_tokens(reply.text) <= max_tokens:
         return reply, False
     return Reply(text="".join(split_tokens(reply.text)[:max_tokens])), True
+
+
+def apply_stop(reply: Reply, stop: Any) -> tuple[Reply, bool]:
+    """Cut a text reply where the first of the ``stop`` sequences occurs (the sequence is not sent).
+
+    ``stop`` is the request's ``stop``: None, a string, or a list of strings. Returns the reply and
+    whether it was cut.
+
+    Example:
+        >>> apply_stop(Reply(text="one, two, three"), [", three", "two"])
+        (Reply(text='one, ', tool_calls=()), True)
+    """
+    sequences = [stop] if isinstance(stop, str) else [s for s in stop or () if isinstance(s, str)]
+    if reply.text is None:
+        return reply, False
+    cuts = [reply.text.find(s) for s in sequences if s]
+    cuts = [at for at in cuts if at >= 0]
+    if not cuts:
+        return reply, False
+    return Reply(text=reply.text[: min(cuts)]), True

@@ -8,6 +8,7 @@ ends with ``data: [DONE]\\n\\n``, exactly as OpenAI sends it.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from mockserver.faults import Fault
 from mockserver.replies import Reply
 from mockserver.tokens import split_tokens
 
-__all__ = ["DONE", "StreamOutcome", "StreamPlan", "build_stream", "stream_headers"]
+__all__ = ["DONE", "StreamOutcome", "StreamPlan", "argument_fragments", "build_stream", "stream_headers"]
 
 DONE = b"data: [DONE]\n\n"
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -68,6 +69,23 @@ class StreamPlan:
     paced: bool = False
 
 
+_FRAGMENT_RE = re.compile(r"\s*(?:\w+|[^\w\s]+)")
+
+
+def argument_fragments(arguments: str) -> list[str]:
+    """Split tool-call ``arguments`` into the fragments a stream sends, much as a model's tokens fall.
+
+    Example:
+        >>> argument_fragments('{"city": "Paris"}')
+        ['{"', 'city', '":', ' "', 'Paris', '"}']
+    """
+    pieces = _FRAGMENT_RE.findall(arguments)
+    if "".join(pieces) != arguments:  # trailing whitespace: keep it on the last piece
+        rest = arguments[len("".join(pieces)) :]
+        pieces = [*pieces[:-1], pieces[-1] + rest] if pieces else [arguments]
+    return pieces or [arguments]
+
+
 def _chunk_head(completion_id: str, created: int, model: str) -> str:
     return (
         f'{{"id":{_dumps(completion_id)},"object":"chat.completion.chunk","created":{created},'
@@ -107,7 +125,7 @@ def build_stream(
                 "function": {"name": call.name, "arguments": ""},
             }
             pieces.append((_dumps({"tool_calls": [opening]}), 1))
-            for part in split_tokens(call.arguments) or [call.arguments]:
+            for part in argument_fragments(call.arguments):
                 pieces.append((_dumps({"tool_calls": [{"index": index, "function": {"arguments": part}}]}), 1))
     else:
         role = event('{"role":"assistant","content":""}', None)
@@ -120,12 +138,11 @@ def build_stream(
             else:
                 tokens_text = [rest]
         pieces = [(_dumps({"content": token}), 1) for token in tokens_text]
-    # Token counts of the pieces must add up to usage.completion_tokens; spread any remainder on the last.
-    if pieces:
-        spare = usage["completion_tokens"] - sum(t for _, t in pieces)
-        last_delta, last_tokens = pieces[-1]
-        pieces[-1] = (last_delta, max(last_tokens + spare, 0))
-
+    # Token counts of the pieces must add up to usage.completion_tokens: spread them evenly if not.
+    total = usage["completion_tokens"]
+    if pieces and sum(t for _, t in pieces) != total:
+        n = len(pieces)
+        pieces = [(delta, (i + 1) * total // n - i * total // n) for i, (delta, _) in enumerate(pieces)]
     interval = 1.0 / tokens_per_second if tokens_per_second > 0 else 0.0
     if fault is not None and fault.name == "slow_first_token":
         ttft_s += (fault.ms or 0) / 1000
