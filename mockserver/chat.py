@@ -18,7 +18,7 @@ step                answers early with
 ``inject_fault``    the injected ``http_error`` (after ``latency``, if that is the fault)
 ``replay``          with ``--cassettes``: a recorded error, or (strict) 400 when no cassette matches
 ``check_model``     the unknown-model status, 503 for an outage, 403 for a plan gate
-``compose_reply``   400 for a tool_choice or schema no reply can meet; picks reply and usage (a replay keeps the recorded usage)
+``compose_reply``   400 for a tool_choice or schema no reply can meet (a replay keeps its recorded reply)
 ``rate_limit``      429 with ``Retry-After`` and ``x-ratelimit-*``
 ``reserve_credits`` 402 when the key cannot pay
 ``respond``         always: the completion as JSON or as an SSE stream

@@ -34,7 +34,8 @@ def _number(draw: st.DrawFn, kind: str) -> dict[str, Any]:
         schema["maximum"] = low + draw(st.integers(2, 500))
     if draw(st.booleans()) and "minimum" not in schema:
         schema["exclusiveMinimum"] = low
-    if kind == "integer" and draw(st.booleans()):
+    wide = "maximum" not in schema or schema["maximum"] - low >= 12  # room for a multiple of 5 inside
+    if kind == "integer" and wide and draw(st.booleans()):
         schema["multipleOf"] = draw(st.sampled_from([1, 2, 5]))
     return schema
 
