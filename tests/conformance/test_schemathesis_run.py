@@ -1,0 +1,82 @@
+"""``st run <mock>/openapi.json --url <mock>`` with schemathesis's default checks passes on the served contract.
+
+Runs the real ``st`` command line against a default mock on a socket, on the contract's operations
+(the API routes of the served document), with and without an API key. The verdict is the JUnit
+report: no check failed; schemathesis's own internal generation errors (it could not build a
+case) are left out of the verdict, anything else it reports as an error is not.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from mockserver.app import create_app
+from mockserver.server import ServerThread
+
+pytestmark = [pytest.mark.slow, pytest.mark.socket]
+
+API_OPERATIONS = r"^/(api/)?v1/"
+"""The contract's routes in the served document (the document also describes the /_mock/ control API)."""
+
+GENERATION_ERRORS = ("Unsatisfiable", "Failed to generate", "Unable to generate", "generation")
+
+
+def _st() -> str:
+    found = shutil.which("st")
+    assert found, "schemathesis's st command is not installed"
+    return found
+
+
+def verdict(junit: Path) -> tuple[list[str], int]:
+    """Problems in a schemathesis JUnit report (generation errors left out), and how many operations ran."""
+    root = ET.parse(junit).getroot()
+    problems = []
+    cases = list(root.iter("testcase"))
+    for case in cases:
+        for failure in case.findall("failure"):
+            problems.append(f"{case.get('name')}: {failure.get('message')}: {(failure.text or '')[:400]}")
+        for error in case.findall("error"):
+            text = f"{error.get('message')} {error.text or ''}"
+            if not any(marker in text for marker in GENERATION_ERRORS):
+                problems.append(f"{case.get('name')}: error: {text[:400]}")
+    return problems, len(cases)
+
+
+def test_verdict_leaves_out_generation_errors_only(tmp_path: Path) -> None:
+    report = tmp_path / "r.xml"
+    report.write_text(
+        '<testsuites><testsuite name="schemathesis">'
+        '<testcase name="POST /a"><error message="Unsatisfiable">Failed to generate test cases</error></testcase>'
+        '<testcase name="POST /b"><error message="ConnectionError">refused</error></testcase>'
+        '<testcase name="GET /c"><failure message="ST101">Server error</failure></testcase>'
+        '<testcase name="GET /d" /></testsuite></testsuites>'
+    )
+    problems, cases = verdict(report)
+    assert cases == 4
+    assert [p.split(":")[0] for p in problems] == ["POST /b", "GET /c"]
+
+
+@pytest.mark.parametrize("headers", [[], ["-H", "X-API-Key: sk_schemathesis_key"]], ids=["no-key", "with-key"])
+def test_st_run_default_checks_pass_on_the_served_mock(tmp_path: Path, headers: list[str]) -> None:
+    junit = tmp_path / "st.xml"
+    with ServerThread(create_app()) as server:
+        url = server.base_url
+        result = subprocess.run(
+            [
+                _st(), "run", f"{url}/openapi.json", "--url", url, *headers,
+                "--include-path-regex", API_OPERATIONS, "--max-examples", "15", "--seed", "1",
+                "--no-color", "--report", "junit", "--report-junit-path", str(junit),
+            ],
+            capture_output=True, text=True, timeout=900, check=False, cwd=tmp_path,
+        )  # fmt: skip
+    assert junit.exists(), result.stdout[-3000:] + result.stderr[-2000:]
+    problems, cases = verdict(junit)
+    assert problems == [], result.stdout[-5000:]
+    assert cases == 11  # chat on six aliases, balance on three, models on two
+    if result.returncode != 0:  # only generation errors may make st exit non-zero
+        assert any(marker in result.stdout for marker in GENERATION_ERRORS), result.stdout[-3000:]
