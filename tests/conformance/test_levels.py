@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from conformance_reference import API_KEY, reference_app, serve
 
-from contracts.conformance import CLAUSES, Report, run_checks
+from contracts.conformance import CLAUSES, Report, render_table, run_checks
 from contracts.conformance.asgi import SyncASGITransport
 from contracts.conformance.cli import main
 from contracts.conformance.findings import CONTRACT_LAXER, CONTRACT_STRICTER
@@ -156,3 +156,15 @@ def test_pytest_suite_strict_fails_the_warning(pytester: pytest.Pytester) -> Non
         )  # fmt: skip
     result.assert_outcomes(passed=len(CLAUSES) - 4, skipped=3, failed=1)
     result.stdout.fnmatch_lines(["*fuzz.invalid-rejected warning (--ainative-strict)*", "*chat-request: *"])
+
+
+def test_the_docs_example_is_what_the_tool_prints() -> None:
+    """docs/conformance.md shows a real run (lenient server, seed 6): its verdict and drift summary still hold."""
+    docs = (Path(__file__).parents[2] / "docs" / "conformance.md").read_text(encoding="utf-8")
+    app, _ = reference_app(lenient=True)
+    table = render_table(run_checks("http://127.0.0.1:8000", API_KEY, transport=SyncASGITransport(app), seed=6))
+    lines = table.splitlines()
+    shown = lines[lines.index("Drift summary (where the target and the contract disagree):") :]
+    assert "\n".join(shown) in docs
+    verdict_rows = [line for line in lines if line.startswith("fuzz.")]
+    assert all(row in docs for row in verdict_rows)
