@@ -231,6 +231,8 @@ class ValidationProxy:
         record: directory to write one cassette per exchange into (None: no recording).
         scrub: extra regular expressions whose matches never reach a cassette, log or report.
         timeout: seconds to wait for the upstream to connect and for each read.
+        pool: keep connections to the upstream open between requests (per event loop); ``False`` opens
+            and closes one per request, for a proxy served from short-lived event loops (in-process).
 
     Example:
         >>> proxy = ValidationProxy("http://127.0.0.1:8000")
@@ -245,6 +247,7 @@ class ValidationProxy:
         record: Path | None = None,
         scrub: Sequence[str] = (),
         timeout: float = 300.0,
+        pool: bool = True,
     ) -> None:
         if not upstream.startswith(("http://", "https://")):
             raise ValueError(f"upstream must start with http:// or https://, got {upstream!r}")
@@ -252,6 +255,7 @@ class ValidationProxy:
         self.record = record
         self.scrubber = Scrubber(scrub)
         self.timeout = timeout
+        self.pool = pool
         self.report = ProxyReport(self.upstream)
         self.recorded: list[Path] = []
         self._lock = threading.Lock()
@@ -259,15 +263,17 @@ class ValidationProxy:
         self._clients: dict[int, httpx.AsyncClient] = {}
 
     # -- plumbing ---------------------------------------------------------------------------
+    def _new_client(self) -> httpx.AsyncClient:
+        timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0))
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        transport = _UpstreamTransport(limits=limits)
+        return httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False, trust_env=False)
+
     def _client(self) -> httpx.AsyncClient:
         loop = id(asyncio.get_running_loop())
         client = self._clients.get(loop)
         if client is None:
-            timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0))
-            limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-            transport = _UpstreamTransport(limits=limits)
-            client = httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False, trust_env=False)
-            self._clients[loop] = client
+            client = self._clients[loop] = self._new_client()
         return client
 
     async def aclose(self) -> None:
@@ -331,7 +337,25 @@ class ValidationProxy:
         ]
         incoming = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         method = scope["method"]
-        client = self._client()
+        client = self._client() if self.pool else self._new_client()
+        try:
+            await self._exchange(client, method, url, headers, body, scope, receive, send, incoming)
+        finally:
+            if not self.pool:
+                await client.aclose()
+
+    async def _exchange(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: str,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        incoming: dict[str, str],
+    ) -> None:
         started = time.perf_counter()
         try:
             request = client.build_request(method, url, headers=headers, content=body)

@@ -93,7 +93,7 @@ class Recorder:
         if path.suffix == ".json":
             raise CassetteError(f"cannot record into the file {path}: name a cassette directory")
         self.path = path
-        self.proxy = ValidationProxy(upstream, record=path)
+        self.proxy = ValidationProxy(upstream, record=path, pool=False)
         names = {urlsplit(h).hostname or h for h in (IN_PROCESS_URL, *hosts, *PRODUCTION_HOSTS)}
         self.interceptor = Interceptor(self.proxy, sorted(names))
         self.rewrite = rewrite

@@ -40,6 +40,7 @@ def test_greeting_on_a_socket(ainative_server):
 
 
 def _run(pytester: pytest.Pytester, mode: str | None, *tests: str) -> pytest.RunResult:
+    pytester.makepyprojecttoml('[tool.pytest]\nstrict = true\nfilterwarnings = ["error"]\n')  # as strict as ours
     args = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:schemathesis", "-s", *tests]
     if mode:
         args.append(f"--ainative-record={mode}")
