@@ -93,3 +93,14 @@ def test_never_more_requests_than_the_budget(make_app: Any, limit: int) -> None:
 def test_budget_holds_on_a_socket(live_server: RunningServer) -> None:
     report = run_checks(live_server.url, API_KEY, max_requests=4)
     assert live_server.state.requests == report.requests_sent == 4
+
+
+@pytest.mark.parametrize("defect", DEFECTS)
+def test_each_defect_is_failed_by_its_clause_alone_at_the_default_budget(make_app: Any, defect: str) -> None:
+    app, state = make_app(defect)
+    report = run_checks("http://reference.test", API_KEY, transport=SyncASGITransport(app), seed=1, **{
+        "jwt": JWT, "include_paid": True, "rate_limit_key": RATE_LIMITED_KEY,
+    })  # fmt: skip
+    assert {r.id for r in report.failed} == EXPECTED_FAILURE[defect], report.to_dict()
+    assert report.warnings == ()
+    assert state.requests == report.requests_sent <= 30
