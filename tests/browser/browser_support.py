@@ -1,6 +1,6 @@
 """Shared helpers of the browser tests: Chromium, a second origin to call the mock from, artifacts.
 
-Imported by ``conftest.py`` (which puts this folder on ``sys.path``) and by the test modules.
+Imported as ``tests.browser.browser_support`` by ``conftest.py`` and the test modules.
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ long as it runs, which breaks ``asyncio.run`` in every later test of the same xd
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from browser_support import CHROMIUM_ARGS, Frontend, Served, artifacts_dir, chromium_executable, host_of
-
 from mockserver.app import AINativeMock
 from mockserver.config import MockConfig
 from mockserver.server import ServerThread
+from tests.browser.browser_support import CHROMIUM_ARGS, Frontend, Served, artifacts_dir, chromium_executable, host_of
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -6,8 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from browser_support import Served
 from playwright.sync_api import Page, expect
+
+from tests.browser.browser_support import Served
 
 KEY = "ak_docs_try_it_out_1234"
 

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from browser_support import Frontend, Served, call_mock, host_of
 from playwright.sync_api import Page, expect
+
+from tests.browser.browser_support import Frontend, Served, call_mock, host_of
 
 CHAT = "/api/v1/chat/completions"
 KEY = "ak_browser_page_1234"

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from browser_support import Frontend, Served
-from npm_support import bundle
 from playwright.sync_api import Page, expect
 
 from mockserver.journal import JournalEntry
+from tests.browser.browser_support import Frontend, Served
+from tests.browser.npm_support import bundle
 
 pytestmark = pytest.mark.slow
 

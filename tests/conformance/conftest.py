@@ -1,17 +1,13 @@
-"""Fixtures of the conformance tests; the servers live in conformance_reference.py (put on sys.path here)."""
+"""Fixtures of the conformance tests; the servers live in tests/support/reference_server.py."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from conformance_reference import RunningServer, ServerState, reference_app, serve
+from tests.support.reference_server import RunningServer, ServerState, reference_app, serve
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conformance_reference import API_KEY, RunningServer, reference_app, serve
 
 from contracts.conformance import CLAUSES
 from contracts.conformance.cli import build_parser, main
+from tests.support.reference_server import API_KEY, RunningServer, reference_app, serve
 
 
 @pytest.fixture

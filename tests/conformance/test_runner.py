@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conformance_reference import API_KEY, DEFECTS, JWT, RATE_LIMITED_KEY, RunningServer
 
 from contracts.conformance import CLAUSES, Report, run_checks
 from contracts.conformance.asgi import SyncASGITransport
+from tests.support.reference_server import API_KEY, DEFECTS, JWT, RATE_LIMITED_KEY, RunningServer
 
 FULL = {"jwt": JWT, "include_paid": True, "rate_limit_key": RATE_LIMITED_KEY, "max_requests": 16}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 import pytest
-from conformance_reference import API_KEY, RunningServer, reference_app, serve
 
 from contracts.conformance import CLAUSES
+from tests.support.reference_server import API_KEY, RunningServer, reference_app, serve
 
 pytest_plugins = ["pytester"]
 

@@ -2,37 +2,27 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from mockserver_support import Mock, MockFactory, Served
-
-from mockserver.app import AINativeMock
-from mockserver.config import MockConfig
-from mockserver.server import ServerThread
+from mockserver.testing import ServedMock
+from tests.support.mocks import Mock, MockFactory, ServeFactory, served_mock
 
 
 @pytest.fixture
 def make_mock() -> Iterator[MockFactory]:
     """Factory of in-process mocks: ``make_mock(**MockConfig fields)`` -> Mock (TestClient inside)."""
-    clients: list[TestClient] = []
+    built: list[Mock] = []
 
     def build(**settings: Any) -> Mock:
-        mock = AINativeMock(MockConfig(**settings))
-        client = TestClient(mock.app, base_url="http://mock.test", raise_server_exceptions=False)
-        clients.append(client)
-        return Mock(mock, client)
+        built.append(Mock.build(**settings))
+        return built[-1]
 
     yield build
-    for client in clients:
-        client.close()
+    for mock in built:
+        mock.close()
 
 
 @pytest.fixture
@@ -42,22 +32,20 @@ def mock(make_mock: MockFactory) -> Mock:
 
 
 @pytest.fixture
-def serve_mock() -> Iterator[Callable[..., Served]]:
-    """Factory of served mocks: ``serve_mock(**MockConfig fields)`` -> Served, stopped at teardown."""
-    servers: list[ServerThread] = []
+def serve_mock() -> Iterator[ServeFactory]:
+    """Factory of served mocks: ``serve_mock(**MockConfig fields)`` -> a started ServedMock, stopped at teardown."""
+    started: list[ServedMock] = []
 
-    def build(**settings: Any) -> Served:
-        mock = AINativeMock(MockConfig(**settings))
-        server = ServerThread(mock.app).start()
-        servers.append(server)
-        return Served(mock, server)
+    def build(**settings: Any) -> ServedMock:
+        started.append(served_mock(**settings).start())
+        return started[-1]
 
     yield build
-    for server in servers:
-        server.stop()
+    for served in started:
+        served.stop()
 
 
 @pytest.fixture
-def served(serve_mock: Callable[..., Served]) -> Served:
+def served(serve_mock: ServeFactory) -> ServedMock:
     """A mock with the default config, served on 127.0.0.1 port 0."""
     return serve_mock()

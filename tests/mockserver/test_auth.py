@@ -8,7 +8,10 @@ import time
 
 import jwt
 import pytest
-from mockserver_support import BODY, JWT_SECRET, Mock, MockFactory, check_response, error_message
+
+from tests.support.chat import BODY, JWT_SECRET
+from tests.support.checks import check_response, error_message
+from tests.support.mocks import Mock, MockFactory
 
 
 def _ok(m: Mock, headers: dict[str, str], path: str = "/api/v1/chat/completions") -> None:

@@ -13,19 +13,12 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from mockserver_support import (
-    BODY,
-    ERROR_SCHEMAS,
-    HEADERS,
-    KEY,
-    USER,
-    MockFactory,
-    Served,
-    check_response,
-    error_message,
-)
 
 import contracts
+from mockserver.testing import ServedMock
+from tests.support.chat import BODY, HEADERS, KEY, USER
+from tests.support.checks import ERROR_SCHEMAS, check_response, error_message
+from tests.support.mocks import MockFactory
 
 LIMIT = 16 * 1024
 """max_body_bytes of the mocks in this module."""
@@ -218,7 +211,7 @@ SOCKET_CASES = [
 
 @pytest.mark.socket
 def test_bad_requests_on_a_real_socket_keep_the_connection_usable(serve_mock: Any) -> None:
-    served: Served = serve_mock(max_body_bytes=LIMIT)
+    served: ServedMock = serve_mock(max_body_bytes=LIMIT)
     with httpx.Client(base_url=served.base_url, timeout=10) as client:
         for case in SOCKET_CASES:
             _check_bad(_send(client, BAD[case]), BAD[case])
@@ -228,7 +221,7 @@ def test_bad_requests_on_a_real_socket_keep_the_connection_usable(serve_mock: An
 
 
 @pytest.mark.socket
-def test_body_over_the_default_limit_is_413_on_a_socket(served: Served) -> None:
+def test_body_over_the_default_limit_is_413_on_a_socket(served: ServedMock) -> None:
     big = _json({**BODY, "padding": "x" * (1024 * 1024 + 10)})
     with httpx.Client(base_url=served.base_url, timeout=10) as client:
         response = client.post("/v1/chat/completions", content=big, headers=JSON_HEADERS)

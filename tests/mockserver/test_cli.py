@@ -11,11 +11,12 @@ import time
 
 import httpx
 import pytest
-from mockserver_support import BODY, HEADERS, check_response
 
 from mockserver import cli
 from mockserver.cli import main
 from mockserver.config import CLI_ALIASES, OPTIONS
+from tests.support.chat import BODY, HEADERS
+from tests.support.checks import check_response
 
 CLI_OPTIONS = [option for option in OPTIONS if option.cli]
 

@@ -7,10 +7,10 @@ import re
 
 import httpx
 import pytest
-from cli_process import ServeProcess
 
 from mockserver.console import HEADER, ConsoleLog, format_entry
 from mockserver.journal import JournalEntry
+from tests.mockserver.cli_process import ServeProcess
 
 KEY = "ak_console_test_4321"
 

@@ -7,22 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from mockserver_support import (
-    BODY,
-    ERROR_SCHEMAS,
-    HEADERS,
-    Mock,
-    MockFactory,
-    check_response,
-    check_stream,
-    finish_reason,
-    stream_text,
-)
 
 import contracts
 from mockserver.app import BALANCE_ROUTES, CHAT_ROUTES, MODEL_ROUTES
 from mockserver.chat import MANAGED_ROUTES
 from mockserver.config import ReplyRule
+from tests.support.chat import BODY, HEADERS
+from tests.support.checks import ERROR_SCHEMAS, check_response, check_stream, finish_reason, stream_text
+from tests.support.mocks import Mock, MockFactory
 
 MANAGED_FIELDS = {"finish_reason", "credits_consumed", "credits_remaining", "plan_tier"}
 

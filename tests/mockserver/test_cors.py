@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from mockserver_support import BODY, HEADERS, Mock, MockFactory, check_response
+
+from tests.support.chat import BODY, HEADERS
+from tests.support.checks import check_response
+from tests.support.mocks import Mock, MockFactory
 
 ORIGIN = "http://localhost:3000"
 

@@ -8,20 +8,13 @@ from pathlib import Path
 
 import openai
 import pytest
-from mockserver_support import (
-    BODY,
-    ERROR_SCHEMAS,
-    HEADERS,
-    USER,
-    Mock,
-    MockFactory,
-    Served,
-    check_response,
-    error_message,
-)
 
 from mockserver.config import ConfigError, MockConfig, load_config
 from mockserver.models import DEFAULT_MODELS, PLANS, suggest_models
+from mockserver.testing import ServedMock
+from tests.support.chat import BODY, HEADERS, USER
+from tests.support.checks import ERROR_SCHEMAS, check_response, error_message
+from tests.support.mocks import Mock, MockFactory
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "models.md"
 SECTION_11 = [
@@ -70,7 +63,7 @@ def test_every_catalogued_model_is_served(make_mock: MockFactory, model: str) ->
     m = make_mock(plan="enterprise")
     body = check_response(m.post({**BODY, "model": model}))
     assert body["model"] == model
-    info = m.mock.state.config.model(model)
+    info = m.state.config.model(model)
     assert info is not None and body["provider"] == info.owned_by
     spent = m.client.get("/v1/public/credits/balance", headers=HEADERS).json()["used_credits"]
     assert spent == pytest.approx(body["usage"]["total_tokens"] * info.price)
@@ -170,7 +163,7 @@ def test_unavailable_models_stay_503(make_mock: MockFactory) -> None:
 
 
 @pytest.mark.socket
-def test_openai_sdk_with_default_retries_sends_one_request_for_an_unknown_model(served: Served) -> None:
+def test_openai_sdk_with_default_retries_sends_one_request_for_an_unknown_model(served: ServedMock) -> None:
     client = openai.OpenAI(base_url=served.base_url + "/api/v1", api_key=HEADERS["X-API-Key"])  # default retries
     with client, pytest.raises(openai.NotFoundError) as caught:
         client.chat.completions.create(model="gpt-4o-mini", messages=USER)  # type: ignore[arg-type]

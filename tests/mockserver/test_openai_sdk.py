@@ -6,17 +6,19 @@ import asyncio
 
 import openai
 import pytest
-from mockserver_support import KEY, USER, Served
+
+from mockserver.testing import ServedMock
+from tests.support.chat import KEY, USER
 
 pytestmark = pytest.mark.socket
 MODEL = "claude-3-5-sonnet-20241022"
 
 
-def _client(served: Served, key: str = KEY) -> openai.OpenAI:
+def _client(served: ServedMock, key: str = KEY) -> openai.OpenAI:
     return openai.OpenAI(base_url=served.base_url + "/api/v1", api_key=key, max_retries=0, timeout=10)
 
 
-def test_sync_create_and_stream(served: Served) -> None:
+def test_sync_create_and_stream(served: ServedMock) -> None:
     with _client(served) as client:
         completion = client.chat.completions.create(model=MODEL, messages=USER)  # type: ignore[arg-type]
         text = completion.choices[0].message.content
@@ -37,7 +39,7 @@ def test_sync_create_and_stream(served: Served) -> None:
     assert chunks[-1].usage.total_tokens == completion.usage.total_tokens
 
 
-def test_async_create_and_stream(served: Served) -> None:
+def test_async_create_and_stream(served: ServedMock) -> None:
     async def run() -> tuple[str, str]:
         async with openai.AsyncOpenAI(
             base_url=served.base_url + "/api/v1", api_key=KEY, max_retries=0, timeout=10
@@ -52,7 +54,7 @@ def test_async_create_and_stream(served: Served) -> None:
     assert streamed == plain
 
 
-def test_tool_call_parses(served: Served) -> None:
+def test_tool_call_parses(served: ServedMock) -> None:
     served.state.reply(tool_call={"name": "get_weather", "arguments": {"city": "Paris"}})
     with _client(served) as client:
         completion = client.chat.completions.create(model=MODEL, messages=USER)  # type: ignore[arg-type]
@@ -62,7 +64,7 @@ def test_tool_call_parses(served: Served) -> None:
     assert choice.message.tool_calls[0].function.name == "get_weather"  # type: ignore[union-attr]
 
 
-def test_models_list(served: Served) -> None:
+def test_models_list(served: ServedMock) -> None:
     with _client(served) as client:
         ids = [m.id for m in client.models.list()]
     assert MODEL in ids
@@ -78,13 +80,13 @@ def test_models_list(served: Served) -> None:
         ("ak_test_server_error", openai.InternalServerError),
     ],
 )
-def test_errors_map_to_sdk_exceptions(served: Served, key: str, error: type[Exception]) -> None:
+def test_errors_map_to_sdk_exceptions(served: ServedMock, key: str, error: type[Exception]) -> None:
     with _client(served, key) as client, pytest.raises(error) as raised:
         client.chat.completions.create(model=MODEL, messages=USER)  # type: ignore[arg-type]
     assert getattr(raised.value, "request_id", "").startswith("req_")
 
 
-def test_sdk_retries_a_503_then_succeeds(served: Served) -> None:
+def test_sdk_retries_a_503_then_succeeds(served: ServedMock) -> None:
     served.state.fail_next(503, retry_after=0)
     with openai.OpenAI(base_url=served.base_url + "/api/v1", api_key=KEY, max_retries=2, timeout=10) as client:
         completion = client.chat.completions.create(model=MODEL, messages=USER)  # type: ignore[arg-type]

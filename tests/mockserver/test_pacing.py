@@ -9,14 +9,17 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from mockserver_support import BODY, HEADERS, Served, check_stream
+
+from mockserver.testing import ServedMock
+from tests.support.chat import BODY, HEADERS
+from tests.support.checks import check_stream
 
 pytestmark = pytest.mark.socket
 
 TWENTY_TOKENS = " ".join(f"w{i}" for i in range(20))
 
 
-def _timed_stream(served: Served) -> tuple[float, list[tuple[float, bytes]]]:
+def _timed_stream(served: ServedMock) -> tuple[float, list[tuple[float, bytes]]]:
     """POST a streaming request; return the send time and each complete SSE event with its arrival time."""
     events: list[tuple[float, bytes]] = []
     buffer = b""
@@ -42,7 +45,7 @@ def _first_content(events: list[tuple[float, bytes]]) -> float:
     return next(t for t, e in events if b'"delta":{"content"' in e)
 
 
-def test_twenty_tokens_at_forty_per_second_take_half_a_second(serve_mock: Callable[..., Served]) -> None:
+def test_twenty_tokens_at_forty_per_second_take_half_a_second(serve_mock: Callable[..., ServedMock]) -> None:
     served = serve_mock(tokens_per_second=40)
     _, events = _timed_stream(served)
     content = [t for t, e in events if b'"delta":{"content"' in e]
@@ -51,7 +54,7 @@ def test_twenty_tokens_at_forty_per_second_take_half_a_second(serve_mock: Callab
     assert 0.45 <= duration <= 0.55, f"stream took {duration:.3f}s, expected 0.5s +- 10%"
 
 
-def test_tokens_arrive_evenly_spaced(serve_mock: Callable[..., Served]) -> None:
+def test_tokens_arrive_evenly_spaced(serve_mock: Callable[..., ServedMock]) -> None:
     served = serve_mock(tokens_per_second=40)
     _, events = _timed_stream(served)
     content = [t for t, e in events if b'"delta":{"content"' in e]
@@ -64,7 +67,7 @@ def test_tokens_arrive_evenly_spaced(serve_mock: Callable[..., Served]) -> None:
 
 
 @pytest.mark.parametrize("ttft_ms", [0, 300])
-def test_first_content_chunk_waits_for_ttft(serve_mock: Callable[..., Served], ttft_ms: int) -> None:
+def test_first_content_chunk_waits_for_ttft(serve_mock: Callable[..., ServedMock], ttft_ms: int) -> None:
     served = serve_mock(ttft_ms=ttft_ms, tokens_per_second=40)
     sent, events = _timed_stream(served)
     ttft = (_first_content(events) - sent) * 1000
@@ -75,6 +78,6 @@ def test_first_content_chunk_waits_for_ttft(serve_mock: Callable[..., Served], t
     assert 0.45 <= duration <= 0.55, f"stream took {duration:.3f}s after the first token"
 
 
-def test_unpaced_stream_is_immediate(served: Served) -> None:
+def test_unpaced_stream_is_immediate(served: ServedMock) -> None:
     sent, events = _timed_stream(served)
     assert events[-1][0] - sent < 0.2

@@ -9,12 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
-from cli_process import ServeProcess
 
 from mockserver.app import AINativeMock
 from mockserver.config import load_config
 from mockserver.reload import ConfigReloader
 from mockserver.server import ServerThread
+from tests.mockserver.cli_process import ServeProcess
 
 KEY = "ak_reload_test_1234"
 HEADERS = {"X-API-Key": KEY}

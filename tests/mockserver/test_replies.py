@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from mockserver_support import BODY, HEADERS, KEY, Mock, MockFactory, chat, check_response, finish_reason, stream_text
 
 from mockserver.config import ReplyRule
 from mockserver.tokens import split_tokens
+from tests.support.chat import BODY, HEADERS, KEY, chat
+from tests.support.checks import check_response, finish_reason, stream_text
+from tests.support.mocks import Mock, MockFactory
 
 PROMPTS = ["What is ZeroDB?", "Explain vectors", "hello there", "Why is the sky blue?", "Write a haiku", "ping"]
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from mockserver_support import BODY, HEADERS, Mock, MockFactory, check_response, error_message
 
 from mockserver.app import BALANCE_ROUTES, CHAT_ROUTES, MODEL_ROUTES
 from mockserver.chat import MAGIC_KEYS, MAGIC_MODELS
+from tests.support.chat import BODY, HEADERS
+from tests.support.checks import check_response, error_message
+from tests.support.mocks import Mock, MockFactory
 
 
 def test_chat_aliases_answer_the_same_reply(mock: Mock) -> None:

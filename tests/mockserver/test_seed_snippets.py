@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from mockserver_support import Served
+
+from mockserver.testing import ServedMock
 
 pytestmark = pytest.mark.socket
 
@@ -60,7 +61,7 @@ with requests.post(
 """
 
 
-def _run(snippet: str, served: Served, tmp_path: Path) -> str:
+def _run(snippet: str, served: ServedMock, tmp_path: Path) -> str:
     assert snippet.count(PRODUCTION) == 1
     script = tmp_path / "snippet.py"
     script.write_text(snippet.replace(PRODUCTION, served.base_url), encoding="utf-8")
@@ -70,7 +71,7 @@ def _run(snippet: str, served: Served, tmp_path: Path) -> str:
     return done.stdout
 
 
-def test_basic_snippet_prints_a_reply_and_the_token_count(served: Served, tmp_path: Path) -> None:
+def test_basic_snippet_prints_a_reply_and_the_token_count(served: ServedMock, tmp_path: Path) -> None:
     out = _run(BASIC, served, tmp_path)
     reply, tokens, *rest = out.splitlines()
     assert rest == []
@@ -81,7 +82,7 @@ def test_basic_snippet_prints_a_reply_and_the_token_count(served: Served, tmp_pa
     assert int(tokens.split(": ")[1]) > 0
 
 
-def test_streaming_snippet_prints_the_streamed_reply(served: Served, tmp_path: Path) -> None:
+def test_streaming_snippet_prints_the_streamed_reply(served: ServedMock, tmp_path: Path) -> None:
     assert _run(STREAMING, served, tmp_path) == "1, 2, 3, 4, 5"
 
 

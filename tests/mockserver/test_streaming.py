@@ -6,12 +6,15 @@ import json
 
 import httpx
 import pytest
-from mockserver_support import BODY, HEADERS, Mock, Served, check_stream, finish_reason, sse_payloads, stream_text
 
 import contracts
+from mockserver.testing import ServedMock
+from tests.support.chat import BODY, HEADERS
+from tests.support.checks import check_stream, finish_reason, sse_payloads, stream_text
+from tests.support.mocks import Mock
 
 
-def _stream_raw(served: Served, body: dict[str, object]) -> tuple[httpx.Response, bytes, list[bytes]]:
+def _stream_raw(served: ServedMock, body: dict[str, object]) -> tuple[httpx.Response, bytes, list[bytes]]:
     with (
         httpx.Client(base_url=served.base_url, timeout=10) as client,
         client.stream("POST", "/v1/public/chat/completions", json=body, headers=HEADERS) as response,
@@ -22,7 +25,7 @@ def _stream_raw(served: Served, body: dict[str, object]) -> tuple[httpx.Response
 
 @pytest.mark.socket
 @pytest.mark.parametrize("include_usage", [False, True])
-def test_socket_stream_is_byte_exact(served: Served, include_usage: bool) -> None:
+def test_socket_stream_is_byte_exact(served: ServedMock, include_usage: bool) -> None:
     body = {**BODY, "stream": True, "stream_options": {"include_usage": include_usage}}
     response, raw, _ = _stream_raw(served, body)
     assert response.status_code == 200
@@ -37,7 +40,7 @@ def test_socket_stream_is_byte_exact(served: Served, include_usage: bool) -> Non
 
 
 @pytest.mark.socket
-def test_socket_stream_matches_the_non_streamed_reply(served: Served) -> None:
+def test_socket_stream_matches_the_non_streamed_reply(served: ServedMock) -> None:
     with httpx.Client(base_url=served.base_url, timeout=10) as client:
         plain = client.post("/api/v1/chat/completions", json=BODY, headers=HEADERS).json()
         lines: list[str] = []
@@ -53,7 +56,7 @@ def test_socket_stream_matches_the_non_streamed_reply(served: Served) -> None:
 
 @pytest.mark.socket
 def test_paced_stream_sends_one_event_per_write(serve_mock: object) -> None:
-    served: Served = serve_mock(tokens_per_second=200)  # type: ignore[operator]
+    served: ServedMock = serve_mock(tokens_per_second=200)  # type: ignore[operator]
     served.state.reply("a b c d e f")
     _, raw, pieces = _stream_raw(served, {**BODY, "stream": True})
     chunks = check_stream(raw)

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from proxy_upstream import Running, Upstream
-
 from mockserver.proxy import ValidationProxy
+from tests.proxy.proxy_upstream import Running, Upstream
 
 
 @pytest.fixture

@@ -1,24 +1,16 @@
-"""Fixtures of the reliability tests: mocks served on 127.0.0.1, a capture of server-side log records.
-
-Helpers live in ``reliability_support.py`` (put on ``sys.path`` here).
-"""
+"""Fixtures of the reliability tests: mocks served on 127.0.0.1, a capture of server-side log records."""
 
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from reliability_support import LogCapture, LogsFactory, ServeFactory, connection_count, wait_for
-
-from mockserver.config import MockConfig
 from mockserver.testing import ServedMock
+from tests.support.mocks import ServeFactory, served_mock
+from tests.support.server_insides import LogCapture, LogsFactory, connection_count, wait_for
 
 SERVER_LOGGERS = ("mockserver", "uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 
@@ -29,7 +21,7 @@ def serve() -> Iterator[ServeFactory]:
     started: list[ServedMock] = []
 
     def build(**settings: Any) -> ServedMock:
-        mock = ServedMock(MockConfig(**settings)).start()
+        mock = served_mock(**settings).start()
         started.append(mock)
         return mock
 

@@ -19,11 +19,11 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from reliability_support import let_server_finish_logging
 
 from mockserver.app import BALANCE_ROUTES, CHAT_ROUTES, MODEL_ROUTES
 from mockserver.config import MockConfig
 from mockserver.testing import ServedMock
+from tests.support.raw_http import let_server_finish_logging
 
 pytestmark = [pytest.mark.reliability, pytest.mark.socket, pytest.mark.slow]
 

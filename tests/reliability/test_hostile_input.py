@@ -14,26 +14,24 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
-from reliability_support import (
-    CHAT_PATH,
+
+from mockserver.testing import ServedMock
+from tests.support.chat import CHAT_PATH, HEADERS, chat_bytes
+from tests.support.checks import error_message
+from tests.support.mocks import ServeFactory
+from tests.support.raw_http import (
     CLOSED,
-    HEADERS,
     Pipeline,
     RawResponse,
-    ServeFactory,
-    chat_body,
     chunked,
     connect,
-    error_message,
     exchange,
     get,
     post,
     read_response,
     request_head,
-    rss_bytes,
 )
-
-from mockserver.testing import ServedMock
+from tests.support.server_insides import rss_bytes
 
 pytestmark = [pytest.mark.reliability, pytest.mark.socket]
 
@@ -239,7 +237,7 @@ def test_hostile_request_gets_a_clear_4xx_and_the_server_keeps_serving(hostile_m
     port = hostile_mock.server.port
     response = exchange(port, case.build(), method=case.method)
     check_answer(name, case, response)
-    after = post(port, chat_body(max_tokens=4))
+    after = post(port, chat_bytes(max_tokens=4))
     assert after.status == 200, f"after {name}: {after.status} {after.body[:300]!r}"
     assert after.json()["choices"][0]["finish_reason"] in ("stop", "length")
 
@@ -264,7 +262,7 @@ def test_hostile_bodies_on_one_keep_alive_connection_keep_the_framing(hostile_mo
     """Pipelined on one connection, every answer ends exactly where the next begins (unread bodies included)."""
     port = hostile_mock.server.port
     names = [name for name, case in sorted(CASES.items()) if case.app_answers and 413 not in case.statuses]
-    payload = b"".join(bytes(CASES[name].build()) for name in names) + with_length(chat_body(max_tokens=4))
+    payload = b"".join(bytes(CASES[name].build()) for name in names) + with_length(chat_bytes(max_tokens=4))
     statuses = []
     with connect(port) as sock, Pipeline(sock) as pipeline:
         sock.sendall(payload)

@@ -13,10 +13,13 @@ import warnings
 
 import jwt
 import pytest
-from reliability_support import CHAT_PATH, LogsFactory, ServeFactory, chat_body, get, post
 
 from mockserver import auth
 from mockserver.auth import Authenticator, AuthError
+from tests.support.chat import CHAT_PATH, chat_bytes
+from tests.support.mocks import ServeFactory
+from tests.support.raw_http import get, post
+from tests.support.server_insides import LogsFactory
 
 pytestmark = [pytest.mark.reliability, pytest.mark.socket]
 
@@ -49,32 +52,32 @@ def test_keys_never_appear_whole_in_logs_journal_or_answers(serve: ServeFactory,
     port = mock.server.port
     token = forge({"sub": "user-42", "exp": int(time.time()) + 600}, JWT_SECRET, "HS256")
     answers = [
-        post(port, chat_body(max_tokens=4), headers={"X-API-Key": SECRET_KEY}),
-        post(port, chat_body(max_tokens=4, stream=True), headers={"X-API-Key": SECRET_KEY}),
-        post(port, chat_body(max_tokens=4), headers={"X-API-Key": "", "Authorization": f"Bearer {SECRET_KEY}"}),
+        post(port, chat_bytes(max_tokens=4), headers={"X-API-Key": SECRET_KEY}),
+        post(port, chat_bytes(max_tokens=4, stream=True), headers={"X-API-Key": SECRET_KEY}),
+        post(port, chat_bytes(max_tokens=4), headers={"X-API-Key": "", "Authorization": f"Bearer {SECRET_KEY}"}),
         post(port, b"{not json", headers={"X-API-Key": SECRET_KEY}),
-        post(port, chat_body(), headers={"X-API-Key": SECRET_KEY, "X-Mock-Fault": "500"}),
-        post(port, chat_body(), headers={"X-API-Key": SECRET_KEY, "X-Mock-Fault": "disconnect"}),
+        post(port, chat_bytes(), headers={"X-API-Key": SECRET_KEY, "X-Mock-Fault": "500"}),
+        post(port, chat_bytes(), headers={"X-API-Key": SECRET_KEY, "X-Mock-Fault": "disconnect"}),
         post(
             port,
-            chat_body(stream=True),
+            chat_bytes(stream=True),
             headers={"X-API-Key": SECRET_KEY, "X-Mock-Fault": "disconnect; after_chunks=1"},
         ),
-        post(port, chat_body(), headers={"X-API-Key": SECRET_KEY, "X-Mock-Fault": "no such fault"}),
+        post(port, chat_bytes(), headers={"X-API-Key": SECRET_KEY, "X-Mock-Fault": "no such fault"}),
         # An unexpected error logs a traceback: it must not carry the key either.
         post(
             port,
             json.dumps({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2.0}).encode(),
             headers={"X-API-Key": SECRET_KEY},
         ),
-        post(port, chat_body(), headers={"X-API-Key": "zz_" + SECRET_KEY}),  # no known prefix: refused
-        post(port, chat_body(), headers={"X-API-Key": "", "Authorization": f"Basic {SECRET_KEY}"}),
-        post(port, chat_body(), headers={"X-API-Key": "", "Authorization": f"Bearer {token}x"}),
+        post(port, chat_bytes(), headers={"X-API-Key": "zz_" + SECRET_KEY}),  # no known prefix: refused
+        post(port, chat_bytes(), headers={"X-API-Key": "", "Authorization": f"Basic {SECRET_KEY}"}),
+        post(port, chat_bytes(), headers={"X-API-Key": "", "Authorization": f"Bearer {token}x"}),
         get(port, "/v1/public/credits/balance", headers={"X-API-Key": SECRET_KEY}),
         get(port, "/v1/models", headers={"X-API-Key": SECRET_KEY}),
         get(port, "/nowhere", headers={"X-API-Key": SECRET_KEY}),
     ]
-    with_jwt = post(port, chat_body(max_tokens=4), headers={"X-API-Key": "", "Authorization": f"Bearer {token}"})
+    with_jwt = post(port, chat_bytes(max_tokens=4), headers={"X-API-Key": "", "Authorization": f"Bearer {token}"})
     assert answers[0].status == 200
     assert with_jwt.status == 200
     journal = get(port, "/_mock/requests")
@@ -131,8 +134,8 @@ def test_exact_keys_are_compared_in_constant_time_through_the_server(
         return real(a, b)  # type: ignore[type-var]
 
     monkeypatch.setattr(auth.hmac, "compare_digest", spy)
-    assert post(mock.server.port, chat_body(max_tokens=4), headers={"X-API-Key": keys[1]}).status == 200
-    assert post(mock.server.port, chat_body(), headers={"X-API-Key": "ak_served_key_000000000003"}).status == 401
+    assert post(mock.server.port, chat_bytes(max_tokens=4), headers={"X-API-Key": keys[1]}).status == 200
+    assert post(mock.server.port, chat_bytes(), headers={"X-API-Key": "ak_served_key_000000000003"}).status == 401
     assert len(compared) == 2 * len(keys), compared
     assert sorted(b.decode() if isinstance(b, bytes) else b for b in compared) == sorted(keys * 2)
 
@@ -163,7 +166,7 @@ def test_forged_jwts_are_refused_with_401(serve: ServeFactory, token: str, heade
     else:
         headers["X-API-Key"] = token
     for response in (
-        post(mock.server.port, chat_body(), headers=headers),
+        post(mock.server.port, chat_bytes(), headers=headers),
         get(mock.server.port, "/v1/public/credits/balance", headers=headers),
     ):
         assert response.status == 401, response.body[:300]
@@ -176,7 +179,7 @@ def test_a_genuine_hs256_jwt_is_accepted(serve: ServeFactory) -> None:
     mock = serve()
     token = forge({"sub": "alice", "exp": int(time.time()) + 600}, JWT_SECRET, "HS256")
     response = post(
-        mock.server.port, chat_body(max_tokens=4), headers={"X-API-Key": "", "Authorization": f"Bearer {token}"}
+        mock.server.port, chat_bytes(max_tokens=4), headers={"X-API-Key": "", "Authorization": f"Bearer {token}"}
     )
     assert response.status == 200, response.body[:300]
 
@@ -191,7 +194,7 @@ CONTROL_CALLS = [
 
 
 def control(port: int, method: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, object]:
-    from reliability_support import exchange, request_head
+    from tests.support.raw_http import exchange, request_head
 
     response = exchange(port, request_head(method, path, headers or {}, content_length=0), method=method)
     return response.status, response.json()
@@ -205,7 +208,7 @@ def test_control_api_is_off_beyond_loopback_without_an_admin_token(serve: ServeF
     status, _ = control(mock.server.port, method, path, {"Authorization": "Bearer anything"})
     assert status == 403
     # The public API still works.
-    assert post(mock.server.port, chat_body(max_tokens=4)).status == 200
+    assert post(mock.server.port, chat_bytes(max_tokens=4)).status == 200
 
 
 @pytest.mark.parametrize(("method", "path"), CONTROL_CALLS)
@@ -238,4 +241,4 @@ def test_the_config_endpoint_never_shows_secrets(serve: ServeFactory) -> None:
     assert response.status == 200
     assert b"shown-nowhere" not in response.body
     assert CHAT_PATH  # the public routes are unaffected by the admin token:
-    assert post(mock.server.port, chat_body(max_tokens=4)).status == 200
+    assert post(mock.server.port, chat_bytes(max_tokens=4)).status == 200

@@ -12,24 +12,12 @@ import time
 from typing import Any
 
 import pytest
-from reliability_support import (
-    CHAT_PATH,
-    HEADERS,
-    LogsFactory,
-    ServeFactory,
-    abort,
-    chat_body,
-    connect,
-    connection_count,
-    get,
-    open_stream,
-    post,
-    request_head,
-    server_tasks,
-    wait_for,
-)
 
 from mockserver.testing import ServedMock
+from tests.support.chat import CHAT_PATH, HEADERS, chat_bytes
+from tests.support.mocks import ServeFactory
+from tests.support.raw_http import abort, connect, get, open_stream, post, request_head
+from tests.support.server_insides import LogsFactory, connection_count, server_tasks, wait_for
 
 pytestmark = [pytest.mark.reliability, pytest.mark.socket]
 
@@ -49,7 +37,7 @@ def settle(mock: ServedMock, tasks: list[str], connections: int) -> tuple[list[s
 
 def idle_baseline(mock: ServedMock) -> tuple[list[str], int]:
     """Tasks and connections of the idle server after one request has warmed it up; then a fresh ledger."""
-    assert post(mock.server.port, chat_body(max_tokens=4)).status == 200
+    assert post(mock.server.port, chat_bytes(max_tokens=4)).status == 200
     connections = wait_for(lambda: connection_count(mock.server), lambda n: n == 0, timeout=3)
     tasks = server_tasks(mock.server)
     mock.reset()
@@ -80,7 +68,7 @@ def test_clients_vanishing_mid_stream_are_charged_for_what_was_sent_and_leak_not
         mock.reply(LONG_REPLY)
     port = mock.server.port
 
-    streams = [open_stream(port, chat_body(stream=True, max_tokens=1000)) for _ in range(20)]
+    streams = [open_stream(port, chat_bytes(stream=True, max_tokens=1000)) for _ in range(20)]
     received = []
     for index, stream in enumerate(streams):
         received.append(len(stream.read_events(1 + index % 5)))
@@ -89,7 +77,7 @@ def test_clients_vanishing_mid_stream_are_charged_for_what_was_sent_and_leak_not
 
     # The server keeps serving, at once.
     started = time.monotonic()
-    plain = post(port, chat_body(max_tokens=8))
+    plain = post(port, chat_bytes(max_tokens=8))
     assert plain.status == 200, plain.body[:300]
     assert plain.json()["object"] == "chat.completion"
     assert time.monotonic() - started < 2.0
@@ -124,8 +112,8 @@ def test_one_client_leaving_does_not_cut_another_clients_stream(serve: ServeFact
     mock = serve(tokens_per_second=50)
     mock.reply(LONG_REPLY)
     mock.reply(LONG_REPLY)
-    leaving = open_stream(mock.server.port, chat_body(stream=True, max_tokens=1000))
-    staying = open_stream(mock.server.port, chat_body(stream=True, max_tokens=1000))
+    leaving = open_stream(mock.server.port, chat_bytes(stream=True, max_tokens=1000))
+    staying = open_stream(mock.server.port, chat_bytes(stream=True, max_tokens=1000))
     leaving.read_events(3)
     leaving.vanish(rst=True)
     events = staying.read_events(STREAM_EVENTS + 5)
@@ -146,7 +134,7 @@ def test_half_open_connections_do_not_block_others_and_are_released_when_closed(
     mock = serve(tokens_per_second=50)
     idle_tasks, idle_connections = idle_baseline(mock)
     port = mock.server.port
-    body = chat_body(max_tokens=8)
+    body = chat_bytes(max_tokens=8)
     head = request_head("POST", CHAT_PATH, {**HEADERS, "Content-Type": "application/json"}, content_length=1000)
 
     half_open = []
@@ -167,7 +155,7 @@ def test_half_open_connections_do_not_block_others_and_are_released_when_closed(
         assert response.status == 200, response.body[:300]
         assert response.elapsed < 2.0
     mock.reply("one two three four five")
-    stream = open_stream(port, chat_body(stream=True))
+    stream = open_stream(port, chat_bytes(stream=True))
     events = stream.read_events(20)
     stream.vanish(rst=False)
     assert events[-1] == b"data: [DONE]"
@@ -196,14 +184,14 @@ def test_a_slow_reader_does_not_hold_up_other_clients(serve: ServeFactory) -> No
     long_text = " ".join(f"token{i}" for i in range(400))
     mock.reply(long_text)
 
-    slow = open_stream(port, chat_body(stream=True, max_tokens=1000), rcvbuf=2048)
+    slow = open_stream(port, chat_bytes(stream=True, max_tokens=1000), rcvbuf=2048)
 
     def others() -> list[float]:
         latencies = []
         for index in range(6):
             started = time.monotonic()
             if index % 3 == 0:
-                response = post(port, chat_body(max_tokens=8))
+                response = post(port, chat_bytes(max_tokens=8))
             elif index % 3 == 1:
                 response = get(port, "/v1/public/credits/balance")
             else:

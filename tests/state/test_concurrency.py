@@ -9,10 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
-from state_helpers import BALANCE, CHAT, RATE_HEADERS, chat_body, check_response, headers, new_mock, serve
 
 import contracts
 from mockserver.models import ModelInfo
+from tests.support.chat import BALANCE, CHAT, RATE_HEADERS, chat_body, headers
+from tests.support.checks import check_response
+from tests.support.mocks import served_mock
 
 pytestmark = [pytest.mark.socket, pytest.mark.reliability]
 
@@ -39,11 +41,10 @@ async def fire(base_url: str, bodies: list[dict[str, Any]]) -> list[httpx.Respon
 
 
 def test_balance_is_exactly_the_sum_of_usage_under_concurrency() -> None:
-    mock = new_mock(models=MODELS, default_model="priced-model", credits=100_000)
     bodies = [chat_body(PROMPTS[i % len(PROMPTS)], stream=i % 2 == 0, include_usage=i % 2 == 0) for i in range(CLIENTS)]
-    with serve(mock) as thread:
-        responses = asyncio.run(fire(thread.base_url, bodies))
-        balance = check_response(httpx.get(thread.base_url + BALANCE, headers=headers()))
+    with served_mock(models=MODELS, default_model="priced-model", credits=100_000) as served:
+        responses = asyncio.run(fire(served.base_url, bodies))
+        balance = check_response(httpx.get(served.base_url + BALANCE, headers=headers()))
     total_tokens = 0
     for body, response in zip(bodies, responses, strict=True):
         assert response.status_code == 200
@@ -56,7 +57,7 @@ def test_balance_is_exactly_the_sum_of_usage_under_concurrency() -> None:
             total_tokens += chunks[-1]["usage"]["total_tokens"]
         else:
             total_tokens += check_response(response)["usage"]["total_tokens"]
-    entries = [e for e in mock.state.requests() if e.path.endswith("/chat/completions")]
+    entries = [e for e in served.state.requests() if e.path.endswith("/chat/completions")]
     assert len(entries) == CLIENTS
     assert sum(e.usage["total_tokens"] for e in entries) == total_tokens
     expected_used = total_tokens * PRICE
@@ -67,15 +68,14 @@ def test_balance_is_exactly_the_sum_of_usage_under_concurrency() -> None:
 
 def test_concurrent_spending_never_overspends() -> None:
     """With credits for only some of the requests, exactly the affordable ones pass and the balance is exact."""
-    mock = new_mock(models=MODELS, default_model="priced-model", credits=100)
     bodies = [chat_body("count to 30", stream=i % 2 == 0) for i in range(CLIENTS)]
-    with serve(mock) as thread:
-        responses = asyncio.run(fire(thread.base_url, bodies))
-        balance = check_response(httpx.get(thread.base_url + BALANCE, headers=headers()))
+    with served_mock(models=MODELS, default_model="priced-model", credits=100) as served:
+        responses = asyncio.run(fire(served.base_url, bodies))
+        balance = check_response(httpx.get(served.base_url + BALANCE, headers=headers()))
     statuses = [r.status_code for r in responses]
     for response in responses:
         check_response(response)
-    tokens = mock.state.requests()[0].usage["total_tokens"]  # every request is the same
+    tokens = served.state.requests()[0].usage["total_tokens"]  # every request is the same
     cost = tokens * PRICE
     affordable = int(Decimal(100) / cost)
     assert statuses.count(200) == affordable, (statuses.count(200), affordable)
@@ -86,10 +86,9 @@ def test_concurrent_spending_never_overspends() -> None:
 
 @pytest.mark.parametrize("rpm", [10])
 def test_rpm_admits_exactly_rpm_of_a_burst(rpm: int) -> None:
-    mock = new_mock(rpm=rpm)
     bodies = [chat_body("hi", stream=i % 3 == 0) for i in range(50)]
-    with serve(mock) as thread:
-        responses = asyncio.run(fire(thread.base_url, bodies))
+    with served_mock(rpm=rpm) as served:
+        responses = asyncio.run(fire(served.base_url, bodies))
     statuses = [r.status_code for r in responses]
     assert statuses.count(200) == rpm
     assert statuses.count(429) == 50 - rpm
@@ -107,12 +106,12 @@ def test_rpm_admits_exactly_rpm_of_a_burst(rpm: int) -> None:
         else:
             remaining.append(int(response.headers["x-ratelimit-remaining-requests"]))
     assert sorted(remaining) == list(range(rpm))  # each admitted request saw a distinct count left
-    assert [e.status for e in mock.state.requests()].count(200) == rpm
+    assert [e.status for e in served.state.requests()].count(200) == rpm
 
 
 def test_paced_streams_some_cut_by_their_clients_charge_exactly_what_was_sent() -> None:
     """50 overlapping paced streams and requests; every fourth client leaves after 3 events."""
-    mock = new_mock(models=MODELS, default_model="priced-model", credits=100_000, tokens_per_second=40)
+    served = served_mock(models=MODELS, default_model="priced-model", credits=100_000, tokens_per_second=40)
 
     async def run(base_url: str) -> list[int]:
         limits = httpx.Limits(max_connections=50, max_keepalive_connections=0)
@@ -138,14 +137,14 @@ def test_paced_streams_some_cut_by_their_clients_charge_exactly_what_was_sent() 
 
             return await asyncio.gather(*(one(i) for i in range(50)))
 
-    with serve(mock) as thread:
-        asyncio.run(run(thread.base_url))
+    with served:
+        asyncio.run(run(served.base_url))
         deadline = 5.0
-        while len(mock.state.requests()) < 50 and deadline > 0:
+        while len(served.state.requests()) < 50 and deadline > 0:
             asyncio.run(asyncio.sleep(0.05))
             deadline -= 0.05
-        balance = check_response(httpx.get(thread.base_url + BALANCE, headers=headers()))
-    entries = [e for e in mock.state.requests() if e.path.endswith("/chat/completions")]
+        balance = check_response(httpx.get(served.base_url + BALANCE, headers=headers()))
+    entries = [e for e in served.state.requests() if e.path.endswith("/chat/completions")]
     assert len(entries) == 50
     streams = [e for e in entries if e.stream]
     full_events = 63  # role + 60 tokens + finish + [DONE]

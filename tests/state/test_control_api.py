@@ -6,10 +6,12 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from state_helpers import BALANCE, CHAT, KEY, chat_body, check_response, headers, new_mock
 
 import contracts
 from mockserver.app import AINativeMock
+from tests.support.chat import BALANCE, CHAT, KEY, chat_body, headers
+from tests.support.checks import check_response
+from tests.support.mocks import new_mock
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from starlette.testclient import TestClient
-from state_helpers import CHAT, chat_body, check_response, headers, new_mock
 
 from mockserver.faults import (
     FAULT_NAMES,
@@ -16,6 +15,9 @@ from mockserver.faults import (
     make_fault,
     parse_fault,
 )
+from tests.support.chat import CHAT, chat_body, headers
+from tests.support.checks import check_response
+from tests.support.mocks import new_mock
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,12 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, rule
 from starlette.testclient import TestClient
-from state_helpers import BALANCE, CHAT, chat_body, check_response, headers, new_mock, stream_usage
 
 from mockserver.ledger import MICRO, Ledger
 from mockserver.models import ModelInfo
+from tests.support.chat import BALANCE, CHAT, chat_body, headers
+from tests.support.checks import check_response, stream_usage
+from tests.support.mocks import new_mock
 
 KEYS = ("ak_state_alice_0001", "ak_state_bob_00002", "sk_state_carol_003")
 PROMPTS = (

@@ -1,6 +1,6 @@
 """Mid-stream faults on a real socket: each sends exactly the bytes it promises, then the server carries on.
 
-Read with a plain socket (``state_helpers.raw_post``), which sees the chunk framing, whether the terminating
+Read with a plain socket (``tests.support.raw_http.raw_post``), which sees the chunk framing, whether the terminating
 zero-size chunk came, and when each event arrived.
 """
 
@@ -14,25 +14,15 @@ from typing import Any
 
 import httpx
 import pytest
-from state_helpers import (
-    BALANCE,
-    CHAT,
-    DONE,
-    KEY,
-    RawStream,
-    chat_body,
-    check_response,
-    check_stream,
-    headers,
-    new_mock,
-    raw_post,
-    serve,
-)
 
 import contracts
 from mockserver.app import AINativeMock
 from mockserver.models import ModelInfo
 from mockserver.server import ServerThread
+from tests.support.chat import BALANCE, CHAT, DONE, KEY, chat_body, headers
+from tests.support.checks import check_response, check_stream
+from tests.support.mocks import served_mock
+from tests.support.raw_http import RawStream, raw_post
 
 pytestmark = pytest.mark.socket
 
@@ -44,9 +34,8 @@ PROMPT = "count to 12"  # reply "1, 2, ..., 12": 12 content events
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[AINativeMock, ServerThread]]:
     """One mock served on 127.0.0.1 for the module (state reset by ``served``)."""
-    mock = new_mock(models=MODELS, default_model="priced-model")
-    with serve(mock) as thread:
-        yield mock, thread
+    with served_mock(models=MODELS, default_model="priced-model") as served:
+        yield served.mock, served.server
 
 
 @pytest.fixture

@@ -7,11 +7,12 @@ from collections.abc import Iterator
 
 import openai
 import pytest
-from state_helpers import KEY, new_mock, serve
 
 import contracts
 from mockserver.app import AINativeMock
 from mockserver.server import ServerThread
+from tests.support.chat import KEY
+from tests.support.mocks import served_mock
 
 pytestmark = pytest.mark.socket
 
@@ -21,9 +22,8 @@ MESSAGES = [{"role": "user", "content": "count to 5"}]
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[AINativeMock, ServerThread]]:
     """A mock served for the module."""
-    mock = new_mock()
-    with serve(mock) as thread:
-        yield mock, thread
+    with served_mock() as served:
+        yield served.mock, served.server
 
 
 @pytest.fixture

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 from starlette.testclient import TestClient
-from state_helpers import BALANCE, CHAT, chat_body, check_response, headers, new_mock
 
 import contracts
 from mockserver.models import DEFAULT_MODELS, ModelInfo
+from tests.support.chat import BALANCE, CHAT, chat_body, headers
+from tests.support.checks import check_response
+from tests.support.mocks import new_mock
 
 GATED = ModelInfo("gated-model", 100_000, "ainative", price=2.0, plans=frozenset({"enterprise"}))
 
@@ -22,7 +24,7 @@ def test_model_unavailable_is_a_503_with_retry_after_in_every_error_style(style:
     response = client.post(CHAT, headers=headers(), json=chat_body(model="gpt-4o"))
     assert response.status_code == 503
     assert response.headers["retry-after"] == "1"
-    body = check_response(response)
+    body = check_response(response, style)
     contracts.validate(schema, body)
     message = "Model 'gpt-4o' is temporarily unavailable"
     if style == "detail":

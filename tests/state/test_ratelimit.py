@@ -9,9 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
-from state_helpers import CHAT, RATE_HEADERS, chat_body, check_response, headers, new_mock
 
 from mockserver.ratelimit import RateLimiter
+from tests.support.chat import CHAT, RATE_HEADERS, chat_body, headers
+from tests.support.checks import check_response
+from tests.support.mocks import new_mock
 
 
 class FakeClock:

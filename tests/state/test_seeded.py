@@ -6,11 +6,12 @@ import json
 from typing import Any
 
 from starlette.testclient import TestClient
-from state_helpers import CHAT, chat_body, check_response, headers, sse_payloads
 
 import contracts
 from mockserver.app import AINativeMock
 from mockserver.config import load_config
+from tests.support.chat import CHAT, chat_body, headers
+from tests.support.checks import check_response, sse_payloads
 
 PROMPTS = ("hi", "count to 7", "Tell me about seeded faults", "What is a token bucket?")
 

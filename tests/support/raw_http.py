@@ -1,44 +1,26 @@
-"""Helpers of the reliability tests: raw HTTP/1.1 on a socket, the server's event loop, RSS, polling.
+"""HTTP/1.1 on a plain socket to 127.0.0.1: every byte, the chunk framing and when each event arrived.
 
-Imported by ``conftest.py`` (which puts this folder on ``sys.path``) and by the test modules.
-Everything here talks to ``127.0.0.1`` only and every wait is bounded.
+Every wait is bounded (:data:`TIMEOUT`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import http.client
 import json
-import logging
 import socket
 import struct
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-from mockserver.server import ServerThread
-from mockserver.testing import ServedMock
+from tests.support.chat import CHAT, CHAT_PATH, HEADERS, headers
 
-KEY = "ak_reliability_0000000001"
-"""A valid API key under the default prefix rule."""
-HEADERS = {"X-API-Key": KEY}
-CHAT_PATH = "/v1/public/chat/completions"
 CLOSED = 0
 """Pseudo-status of a request the server answered by closing the connection."""
 TIMEOUT = 10.0
 """Seconds any single socket operation may take before the test calls it a hang."""
-
-T = TypeVar("T")
-
-
-def chat_body(prompt: str = "Tell me a story about a fox", *, max_tokens: int = 40, stream: bool = False) -> bytes:
-    """A valid chat request body, JSON-encoded."""
-    body: dict[str, Any] = {"messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens}
-    if stream:
-        body["stream"] = True
-    return json.dumps(body).encode()
 
 
 def request_head(
@@ -249,84 +231,82 @@ def open_stream(
     return OpenStream(sock, response)
 
 
-# -- the server's insides, seen from the test thread ------------------------------------------
-def server_loop(server: ServerThread) -> asyncio.AbstractEventLoop:
-    """The event loop uvicorn runs on (public API: the listening ``asyncio.Server``'s ``get_loop()``)."""
-    servers = server.server.servers
-    assert servers, "the server has no listening socket yet"
-    return servers[0].get_loop()
+@dataclass
+class RawStream:
+    """What a raw read of one streamed response saw."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+    events: list[tuple[float, bytes]] = field(default_factory=list)  # (seconds since the request, event)
+    complete: bool = False  # the terminating zero-size chunk arrived
+    closed_early: bool = False  # the server closed the connection before the body was complete
+
+    @property
+    def payloads(self) -> list[bytes]:
+        return [event.removeprefix(b"data: ") for _, event in self.events]
 
 
-def server_tasks(server: ServerThread) -> list[str]:
-    """Descriptions of the asyncio tasks alive on the server's loop (the probe's own task excluded)."""
-
-    async def probe() -> list[str]:
-        me = asyncio.current_task()
-        return sorted(repr(task.get_coro()) for task in asyncio.all_tasks() if task is not me)
-
-    return asyncio.run_coroutine_threadsafe(probe(), server_loop(server)).result(TIMEOUT)
-
-
-def connection_count(server: ServerThread) -> int:
-    """Connections uvicorn holds open."""
-    return len(server.server.server_state.connections)
-
-
-def wait_for(probe: Callable[[], T], done: Callable[[T], bool], timeout: float = 5.0, interval: float = 0.02) -> T:
-    """Poll ``probe()`` until ``done(value)`` or ``timeout`` seconds; returns the last value either way."""
-    deadline = time.monotonic() + timeout
-    value = probe()
-    while not done(value) and time.monotonic() < deadline:
-        time.sleep(interval)
-        value = probe()
-    return value
-
-
-def rss_bytes() -> int:
-    """Resident set size of this process (the served mock runs in it) from ``/proc/self/status``."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS line in /proc/self/status")
-
-
-def error_message(body: Any) -> str:
-    """The human message of an error body in any of the mock's styles (``detail`` str or list, OpenAI)."""
-    if isinstance(body, dict):
-        detail = body.get("detail")
-        if isinstance(detail, str):
-            return detail
-        if isinstance(detail, list) and detail and isinstance(detail[0], dict):
-            return str(detail[0].get("msg", ""))
-        error = body.get("error")
-        if isinstance(error, dict):
-            return str(error.get("message", ""))
-    return ""
-
-
-ServeFactory = Callable[..., ServedMock]
-LogsFactory = Callable[[], "LogCapture"]
-
-
-class LogCapture(logging.Handler):
-    """Collects every record of the server's loggers (they do not propagate to the root logger)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-        self._seen: set[int] = set()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if id(record) not in self._seen:  # a record reaches both "uvicorn.error" and "uvicorn"
-            self._seen.add(id(record))
-            self.records.append(record)
-
-    def text(self) -> str:
-        """Every record formatted with its traceback, one after the other."""
-        formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
-        return "\n".join(formatter.format(record) for record in self.records)
-
-    def problems(self) -> list[str]:
-        """Records at WARNING or above, formatted."""
-        return [f"{r.name} {r.levelname}: {r.getMessage()}" for r in self.records if r.levelno >= logging.WARNING]
+def raw_post(
+    port: int,
+    body: Mapping[str, Any],
+    extra_headers: Mapping[str, str] | None = None,
+    path: str = CHAT,
+    timeout: float = 10.0,
+) -> RawStream:
+    """POST ``body`` over a plain socket and read the response to the end (or until the server closes)."""
+    payload = json.dumps(body).encode()
+    lines = [
+        f"POST {path} HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(payload)}",
+        "Connection: close",
+        *(f"{k}: {v}" for k, v in {**headers(), **(extra_headers or {})}.items()),
+    ]
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        started = time.perf_counter()
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
+        buffer = b""
+        while b"\r\n\r\n" not in buffer:
+            data = sock.recv(65536)
+            assert data, "connection closed before the response head"
+            buffer += data
+        head, _, buffer = buffer.partition(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        response_headers = {}
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            response_headers[name.strip().lower()] = value.strip()
+        result = RawStream(int(status_line.split()[1]), response_headers)
+        assert response_headers.get("transfer-encoding") == "chunked", response_headers
+        pending = b""  # decoded body not yet split into events
+        while True:
+            # decode every whole chunk in the buffer
+            while True:
+                line_end = buffer.find(b"\r\n")
+                if line_end < 0:
+                    break
+                size = int(buffer[:line_end].split(b";")[0], 16)
+                if size == 0:
+                    result.complete = True
+                    break
+                if len(buffer) < line_end + 2 + size + 2:
+                    break
+                data = buffer[line_end + 2 : line_end + 2 + size]
+                assert buffer[line_end + 2 + size : line_end + 4 + size] == b"\r\n"
+                buffer = buffer[line_end + 4 + size :]
+                result.body += data
+                pending += data
+            now = time.perf_counter() - started
+            while b"\n\n" in pending:
+                event, _, pending = pending.partition(b"\n\n")
+                result.events.append((now, event))
+            if result.complete:
+                break
+            data = sock.recv(65536)
+            if not data:
+                result.closed_early = True
+                break
+            buffer += data
+    return result

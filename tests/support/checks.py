@@ -1,29 +1,12 @@
-"""Shared helpers of the mock-server tests: contract checks for any response, SSE parsing, bodies.
-
-Imported by ``conftest.py`` (which puts this folder on ``sys.path``) and by the test modules.
-"""
+"""Contract checks of any response of the mock: JSON bodies by route and status, SSE framing and grammar."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from starlette.testclient import TestClient
-
 import contracts
-from mockserver.app import AINativeMock
-from mockserver.server import ServerThread
-
-KEY = "ak_test_mockserver_0001"
-"""A valid API key under the default prefix rule."""
-HEADERS = {"X-API-Key": KEY}
-USER = [{"role": "user", "content": "What is ZeroDB?"}]
-BODY: dict[str, Any] = {"model": "claude-3-5-sonnet-20241022", "messages": USER}
-JWT_SECRET = "ainative-mock-jwt-secret-for-tests-only"
-"""The mock's documented default HS256 secret."""
 
 ERROR_SCHEMAS = {"detail": "error-detail", "openai": "error-openai", "compat": "error-compat"}
 """Error style of the mock -> the contract schema its error bodies must match."""
@@ -46,18 +29,23 @@ def sse_payloads(raw: bytes) -> list[str]:
     return payloads
 
 
-def check_stream(raw: bytes) -> list[dict[str, Any]]:
+def check_stream(raw: bytes, *, done: bool = True, usage: bool = False) -> list[dict[str, Any]]:
     """Validate a whole SSE body against the contract and the stream grammar; return the JSON chunks.
 
     Every payload but ``[DONE]`` is a ``chat-completion-chunk``; one ``id``/``created``/``model``;
     the first chunk carries the role; ``finish_reason`` is set on the last choice chunk only; after it
-    come at most a usage chunk (``choices: []``) and then ``[DONE]``, last.
+    come at most a usage chunk (``choices: []``) and then ``[DONE]``, last (unless ``done`` is False:
+    then there is no ``[DONE]``). With ``usage``, the usage chunk must be there.
     """
     payloads = sse_payloads(raw)
     assert payloads, "empty stream"
-    assert payloads[-1] == "[DONE]", f"stream does not end with [DONE]: {payloads[-1]!r}"
-    assert payloads.count("[DONE]") == 1, "[DONE] sent more than once"
-    chunks = [json.loads(p) for p in payloads[:-1]]
+    if done:
+        assert payloads[-1] == "[DONE]", f"stream does not end with [DONE]: {payloads[-1]!r}"
+        assert payloads.count("[DONE]") == 1, "[DONE] sent more than once"
+        payloads = payloads[:-1]
+    else:
+        assert "[DONE]" not in payloads, "[DONE] sent"
+    chunks = [json.loads(p) for p in payloads]
     for chunk in chunks:
         contracts.validate("chat-completion-chunk", chunk)
     assert len({(c["id"], c["created"], c["model"]) for c in chunks}) == 1, "id/created/model change mid-stream"
@@ -73,6 +61,8 @@ def check_stream(raw: bytes) -> list[dict[str, Any]]:
     for chunk in after:
         assert chunk["choices"] == [], "a choice chunk after finish_reason"
         assert chunk.get("usage") is not None, "a chunk after finish_reason that is not the usage chunk"
+    if usage:
+        assert after, "no usage chunk"
     return chunks
 
 
@@ -84,6 +74,13 @@ def stream_text(chunks: list[dict[str, Any]]) -> str:
 def finish_reason(chunks: list[dict[str, Any]]) -> str:
     """The one ``finish_reason`` of a stream."""
     return next(ch["finish_reason"] for c in chunks for ch in c["choices"] if ch["finish_reason"] is not None)
+
+
+def stream_usage(raw: bytes) -> dict[str, int]:
+    """The usage of a stream sent with ``include_usage``."""
+    chunks = check_stream(raw, usage=True)
+    result: dict[str, int] = chunks[-1]["usage"]
+    return result
 
 
 def expected_schema(method: str, path: str, status: int, style: str) -> str | None:
@@ -100,7 +97,7 @@ def expected_schema(method: str, path: str, status: int, style: str) -> str | No
 
 
 def check_response(response: Any, style: str = "detail") -> Any:
-    """Validate any response of the mock against the contract; return its parsed body.
+    """Validate any response of the mock against the contract; return its parsed body (a stream's chunks).
 
     JSON bodies are checked against the schema of their route and status (errors against the
     schema of ``style``); SSE bodies event by event plus the stream grammar. Every error must carry
@@ -133,52 +130,20 @@ def check_response(response: Any, style: str = "detail") -> Any:
     return body
 
 
-def error_message(body: Mapping[str, Any]) -> str:
-    """The human message of an error body of any style."""
-    if "error" in body:
-        return str(body["error"]["message"])
-    detail = body["detail"]
-    return detail if isinstance(detail, str) else json.dumps(detail)
+def error_message(body: Any) -> str:
+    """The human message of an error body in any of the mock's styles ("" when there is none).
 
-
-def chat(messages: list[dict[str, Any]] | None = None, **fields: Any) -> dict[str, Any]:
-    """A chat request body (default: one user message)."""
-    return {"messages": messages if messages is not None else USER, **fields}
-
-
-@dataclass
-class Mock:
-    """An :class:`AINativeMock` and a TestClient on its app."""
-
-    mock: AINativeMock
-    client: TestClient
-
-    @property
-    def state(self) -> Any:
-        return self.mock.state
-
-    def post(self, body: Any = None, path: str = "/v1/public/chat/completions", **kwargs: Any) -> Any:
-        """POST ``body`` as JSON (authenticated unless ``headers`` are given)."""
-        kwargs.setdefault("headers", HEADERS)
-        if body is not None:
-            kwargs["json"] = body
-        return self.client.post(path, **kwargs)
-
-
-MockFactory = Callable[..., Mock]
-
-
-@dataclass
-class Served:
-    """An :class:`AINativeMock` served by uvicorn on 127.0.0.1 (a real socket)."""
-
-    mock: AINativeMock
-    server: ServerThread
-
-    @property
-    def base_url(self) -> str:
-        return self.server.base_url
-
-    @property
-    def state(self) -> Any:
-        return self.mock.state
+    A ``detail`` list (a 422) gives its first problem as ``loc: msg``.
+    """
+    if not isinstance(body, dict):
+        return ""
+    detail = body.get("detail")
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+        first = detail[0]
+        return f"{'.'.join(str(part) for part in first.get('loc', []))}: {first.get('msg', '')}"
+    error = body.get("error")
+    if isinstance(error, dict):
+        return str(error.get("message", ""))
+    return ""
