@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import Frontend, Served
 from playwright.sync_api import Page
+
+from tests.browser.browser_support import Frontend, Served
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 SNIPPET = re.findall(r"```javascript\n(.*?)```", README, re.DOTALL)[0]

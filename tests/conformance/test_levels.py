@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conformance_reference import API_KEY, reference_app, serve
 
 from contracts.conformance import CLAUSES, Report, render_table, run_checks
 from contracts.conformance.asgi import SyncASGITransport
 from contracts.conformance.cli import main
 from contracts.conformance.findings import CONTRACT_LAXER, CONTRACT_STRICTER
+from tests.support.reference_server import API_KEY, reference_app, serve
 
 SEEDS = [0, 1, 2, 3]
 SCHEMA_PATH = re.compile(r"^chat-request: \S+ [A-Za-z]+$")
