@@ -105,7 +105,7 @@ def test_a_server_stricter_than_the_contract_fails_with_the_field_it_names() -> 
 def test_table_json_junit_and_pytest_suite_show_the_same_levels(
     pytester: pytest.Pytester, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from test_suite_plugin import _plugin_args
+    from tests.conformance.test_suite_plugin import _plugin_args
 
     app, state = reference_app(lenient=True)
     with serve(app, state) as running:
@@ -145,7 +145,7 @@ def test_table_json_junit_and_pytest_suite_show_the_same_levels(
 
 
 def test_pytest_suite_strict_fails_the_warning(pytester: pytest.Pytester) -> None:
-    from test_suite_plugin import _plugin_args
+    from tests.conformance.test_suite_plugin import _plugin_args
 
     app, state = reference_app(lenient=True)
     with serve(app, state) as running:
