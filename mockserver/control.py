@@ -120,7 +120,9 @@ CONFIG_BODY = BodySchema({"type": "object"})
 log = logging.getLogger("mockserver")
 
 
-def _operation(op_id: str, summary: str, body: BodySchema | None = None, ok: str = "200") -> dict[str, Any]:
+def _operation(
+    op_id: str, summary: str, body: BodySchema | None = None, ok: str = "200", not_found: str | None = None
+) -> dict[str, Any]:
     """An OpenAPI operation of the control API (tag ``mock-control``)."""
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
     operation: dict[str, Any] = {
@@ -136,6 +138,8 @@ def _operation(op_id: str, summary: str, body: BodySchema | None = None, ok: str
     if body is not None:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body.schema}}}
         operation["responses"]["422"] = {"description": "Invalid body", "content": error}
+    if not_found is not None:
+        operation["responses"]["404"] = {"description": not_found, "content": error}
     return operation
 
 
@@ -338,7 +342,12 @@ class AccountResource(ControlResource):
         {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
     ]
     operations: ClassVar[dict[str, dict[str, Any]]] = {
-        "put": _operation("mockSetAccount", "Set one listed account's credits, plan and limits", KEY_BODY)
+        "put": _operation(
+            "mockSetAccount",
+            "Set one listed account's credits, plan and limits",
+            KEY_BODY,
+            not_found="No listed account has this id",
+        )
     }
 
     async def put(self, request: Request) -> Response:

@@ -44,6 +44,7 @@ CONTROL_WITH_INPUT = [
     ("POST", "/_mock/faults"),
     ("POST", "/_mock/replies"),
     ("PUT", "/_mock/config"),
+    ("PUT", "/_mock/accounts/{id}"),
 ]
 CONTROL_WITHOUT_INPUT = [
     ("GET", "/_mock/requests"),
@@ -51,7 +52,9 @@ CONTROL_WITHOUT_INPUT = [
     ("GET", "/_mock/faults"),
     ("DELETE", "/_mock/faults"),
     ("GET", "/_mock/config"),
+    ("GET", "/_mock/accounts"),
 ]
+NOT_FUZZED = {("GET", "/_mock/events"): "an endless SSE stream of journal entries (tests/browser covers it)"}
 
 
 def _budget(method: str, path: str, mode: schemathesis.GenerationMode) -> int:
@@ -99,7 +102,7 @@ def served_schema(mock: ServedMock) -> schemathesis.BaseSchema:
 def test_every_served_operation_is_fuzzed(public_mock: ServedMock) -> None:
     schema = served_schema(public_mock)
     served = {(op.method.upper(), op.path) for op in (result.ok() for result in schema.get_all_operations())}
-    fuzzed = {(method, path) for method, path, _ in RUNS}
+    fuzzed = {(method, path) for method, path, _ in RUNS} | set(NOT_FUZZED)
     assert served == fuzzed, f"not fuzzed: {sorted(served - fuzzed)}; gone: {sorted(fuzzed - served)}"
 
 

@@ -40,7 +40,7 @@ def test_a_queued_http_error_is_used_by_the_request_it_answers() -> None:
 def test_a_stream_still_running_at_reset_is_not_journalled_after_it() -> None:
     with ServedMock() as served:
         served.configure(tokens_per_second=20)
-        finished = threading.Event()
+        started, finished = threading.Event(), threading.Event()
 
         def stream() -> None:
             with httpx.stream(
@@ -51,12 +51,12 @@ def test_a_stream_still_running_at_reset_is_not_journalled_after_it() -> None:
                 timeout=10,
             ) as response:
                 for _ in response.iter_bytes():
-                    pass
+                    started.set()
             finished.set()
 
         thread = threading.Thread(target=stream)
         thread.start()
-        time.sleep(0.15)  # the stream is under way
+        assert started.wait(5)  # the stream is under way (its first bytes have arrived)
         served.reset()
         assert finished.wait(5)
         thread.join()
