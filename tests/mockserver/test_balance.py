@@ -7,11 +7,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mockserver_support import BODY, Mock, MockFactory, check_response
 
 from mockserver.chat import MAGIC_KEYS
 from mockserver.clock import Clock, clock, period_bounds
 from mockserver.ledger import EXHAUSTED_KEYS
+from tests.support.chat import BODY
+from tests.support.checks import check_response
+from tests.support.mocks import Mock, MockFactory
 
 BALANCE = "/api/v1/public/credits/balance"
 UTC = timezone.utc

@@ -8,9 +8,9 @@ import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from schema_strategies import PARAMETERS, VALUES
 
 from mockserver.instances import SchemaError, instance_for
+from tests.mockserver.schema_strategies import PARAMETERS, VALUES
 
 VALIDATOR = jsonschema.Draft202012Validator
 

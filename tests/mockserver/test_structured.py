@@ -10,12 +10,14 @@ import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mockserver_support import HEADERS, Mock, check_response, error_message, stream_text
-from schema_strategies import PARAMETERS, VALUES
 from starlette.testclient import TestClient
 
 from mockserver.app import AINativeMock
 from mockserver.config import MockConfig
+from tests.mockserver.schema_strategies import PARAMETERS, VALUES
+from tests.support.chat import HEADERS
+from tests.support.checks import check_response, error_message, stream_text
+from tests.support.mocks import Mock
 
 
 def ask(text: str, **fields: Any) -> dict[str, Any]:

@@ -10,12 +10,14 @@ import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mockserver_support import HEADERS, Mock, MockFactory, check_response, error_message
-from schema_strategies import PARAMETERS
 from starlette.testclient import TestClient
 
 from mockserver.app import AINativeMock
 from mockserver.config import MockConfig, ReplyRule
+from tests.mockserver.schema_strategies import PARAMETERS
+from tests.support.chat import HEADERS
+from tests.support.checks import check_response, error_message
+from tests.support.mocks import Mock, MockFactory
 
 WEATHER = {
     "type": "function",
