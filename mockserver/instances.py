@@ -54,6 +54,8 @@ _FORMATS = {
     "duration": "P1D",
 }
 _MAX_DEPTH = 12
+_MAX_SIZE = 1000
+"""Largest minLength / minItems / minProperties honoured: a reply is never built bigger than this."""
 
 
 class SchemaError(ValueError):
@@ -72,7 +74,13 @@ def instance_for(schema: Any, *seed: object) -> Any:
     Raises:
         SchemaError: the schema cannot be satisfied (or uses a feature this generator lacks).
     """
-    return _Builder(schema, seeded_random(*seed)).build(schema, 0)
+    try:
+        return _Builder(schema, seeded_random(*seed)).build(schema, 0)
+    except SchemaError:
+        raise
+    except (TypeError, ValueError, OverflowError, RecursionError, KeyError, AttributeError, IndexError) as exc:
+        # A keyword with a value of the wrong kind ({"minLength": "x"}, {"enum": 5}, ...).
+        raise SchemaError(f"unusable schema ({type(exc).__name__}: {exc})") from None
 
 
 class _Builder:
@@ -174,7 +182,7 @@ class _Builder:
                 raise SchemaError(f"required property {name!r} is not allowed by additionalProperties: false")
             else:
                 out[name] = self.build(additional if isinstance(additional, Mapping) else {}, depth + 1)
-        minimum = int(schema.get("minProperties", 0))
+        minimum = _limit(schema, "minProperties")
         extra = 0
         while len(out) < minimum:
             if additional is False:
@@ -189,7 +197,7 @@ class _Builder:
 
     def array(self, schema: Mapping[str, Any], depth: int) -> list[Any]:
         prefix = list(schema.get("prefixItems") or ())
-        low = int(schema.get("minItems", 0))
+        low = _limit(schema, "minItems")
         high = int(schema["maxItems"]) if "maxItems" in schema else max(low, 3)
         if high < low:
             raise SchemaError("maxItems is below minItems")
@@ -213,7 +221,7 @@ class _Builder:
         return out
 
     def string(self, schema: Mapping[str, Any], depth: int) -> str:
-        low = int(schema.get("minLength", 0))
+        low = _limit(schema, "minLength")
         high = int(schema["maxLength"]) if "maxLength" in schema else max(low, 24)
         if high < low:
             raise SchemaError("maxLength is below minLength")
@@ -271,6 +279,13 @@ class _Builder:
         return value
 
 
+def _limit(schema: Mapping[str, Any], key: str) -> int:
+    value = int(schema.get(key, 0))
+    if value > _MAX_SIZE:
+        raise SchemaError(f"{key} {value} is larger than the mock builds ({_MAX_SIZE})")
+    return value
+
+
 def _inside(schema: Mapping[str, Any], value: float) -> bool:
     if "minimum" in schema and value < schema["minimum"]:
         return False
@@ -306,6 +321,8 @@ def _bounds(schema: Mapping[str, Any], *, integer: bool) -> tuple[float, float]:
             high = low + 100
     elif "maximum" in schema or "exclusiveMaximum" in schema:
         low = high - 100
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise SchemaError("numeric bounds must be finite")
     if integer:
         low, high = float(math.ceil(low)), float(math.floor(high))
     return low, high
