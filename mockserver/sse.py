@@ -203,6 +203,20 @@ def _apply_fault(plan: StreamPlan, fault: Fault, head: str) -> None:
         plan.offsets.append(plan.offsets[-1] if plan.offsets else 0.0)
 
 
+DISCONNECT_LINGER_S = 0.05
+"""How long a planned disconnect waits between its last event and the cut.
+
+The events are written (and flushed) before the wait, so they leave the server as data of their
+own, well before the connection closes. A browser's ``fetch`` may fail the body stream as soon
+as the connection drops, dropping an event it received together with the close; the pause makes
+the delivered events arrive, and be read, first.
+"""
+
+
+async def _linger() -> None:
+    await anyio.sleep(DISCONNECT_LINGER_S)
+
+
 class CompletionStream:
     """ASGI response that plays a :class:`StreamPlan` and reports what it sent to ``on_done``.
 
@@ -244,6 +258,8 @@ class CompletionStream:
         if not cut:
             self._report(outcome)
         await send({"type": "http.response.body", "body": b"".join(plan.events[:count]), "more_body": cut})
+        if cut:
+            await _linger()
         # A planned disconnect returns without finishing the body: the server drops the connection.
 
     async def _paced(self, receive: Receive, send: Send, outcome: StreamOutcome) -> None:
@@ -279,4 +295,6 @@ class CompletionStream:
                 await send({"type": "http.response.body", "body": plan.events[index], "more_body": not final})
             if not plan.events:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
+            if plan.disconnect_after is not None:
+                await _linger()
             group.cancel_scope.cancel()
