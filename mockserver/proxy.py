@@ -96,11 +96,13 @@ class Violation:
     status: int
     request_id: str
     evidence: str
+    level: str = "failed"
 
     def line(self) -> str:
         """The log line: clause, path, request id, evidence."""
+        what = "contract violation" if self.level == "failed" else "contract warning"
         return (
-            f"contract violation: clause={self.clause} path={self.method} {self.path} "
+            f"{what}: clause={self.clause} path={self.method} {self.path} "
             f"status={self.status} request_id={self.request_id}: {self.evidence}"
         )
 
@@ -122,7 +124,8 @@ class ProxyReport:
         return {
             "upstream": self.upstream,
             "exchanges": self.exchanges,
-            "count": len(self.violations),
+            "count": sum(v.level == "failed" for v in self.violations),
+            "warnings": sum(v.level == "warning" for v in self.violations),
             "unjudged": dict(sorted(self.unjudged.items())),
             "by_clause": dict(sorted(by_clause.items())),
             "violations": [asdict(v) for v in self.violations],
@@ -135,7 +138,10 @@ class ProxyReport:
         descriptions[REQUEST_SCHEMA_CLAUSE] = "Every chat request body matches chat-request"
         for clause_id, description in descriptions.items():
             found = [v for v in self.violations if v.clause == clause_id]
-            if found:
+            if found and all(v.level == "warning" for v in found):
+                evidence = "\n".join(f"{v.method} {v.path} -> {v.status}: {v.evidence}" for v in found)
+                results.append(ClauseResult(clause_id, description, "warning", f"{len(found)} warning(s)\n{evidence}"))
+            elif found:
                 evidence = "\n".join(
                     f"{v.method} {v.path} -> {v.status} (request id {v.request_id}): {v.evidence}" for v in found
                 )
@@ -404,7 +410,8 @@ class ValidationProxy:
             violations: list[Violation] = []
         else:
             violations = self._judge(scope, incoming, request_body, upstream, decoded, None)
-        headers = [*headers, (b"x-contract-violations", str(len(violations)).encode())]
+        failed = sum(v.level == "failed" for v in violations)  # warnings are listed, not counted
+        headers = [*headers, (b"x-contract-violations", str(failed).encode())]
         await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": bytes(raw)})
 
@@ -487,11 +494,10 @@ class ValidationProxy:
         scrubber = self.scrubber.with_literals(credential_literals(incoming))
         method, path = scope["method"], scrubber.scrub(scope["path"])  # a path can carry a key too
         findings = judge_exchange(method, scope["path"], request_body, upstream.status_code, upstream.headers, body)
+        request_id = scrubber.scrub(request_id)
+        status = upstream.status_code
         violations = [
-            Violation(
-                f.clause, method, path, upstream.status_code, scrubber.scrub(request_id), scrubber.scrub(f.evidence)
-            )
-            for f in findings
+            Violation(f.clause, method, path, status, request_id, scrubber.scrub(f.evidence), f.level) for f in findings
         ]
         for violation in violations:
             log.warning(violation.line())

@@ -40,10 +40,13 @@ class Finding:
     Attributes:
         clause: the clause id (``stream.grammar``...), or :data:`REQUEST_SCHEMA_CLAUSE`.
         evidence: what was seen, as the clause words it.
+        level: ``"failed"`` (a promise broken) or ``"warning"`` (the target accepted what the contract
+            calls invalid: the contract is stricter than the target).
     """
 
     clause: str
     evidence: str
+    level: str = "failed"
 
 
 @cache
@@ -137,6 +140,6 @@ def judge_exchange(
     )
     for clause in CLAUSES.values():
         verdict = clause.evaluate(observations)
-        if verdict.status is Status.FAILED:
-            findings.append(Finding(clause.id, verdict.evidence))
+        if verdict.status in (Status.FAILED, Status.WARNING):
+            findings.append(Finding(clause.id, verdict.evidence, verdict.status.value))
     return findings

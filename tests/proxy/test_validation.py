@@ -75,8 +75,12 @@ def test_invalid_request_body_is_a_request_schema_violation(upstream, start_prox
     bad = {"model": "upstream-model", "messages": [{"role": "user", "content": "x"}], "temperature": 7}
     response = httpx.post(proxy_url + CHAT, json=bad, headers={"X-API-Key": KEY})
     assert response.status_code == 200  # the upstream accepted it: the proxy does not interfere
-    clauses = sorted(v["clause"] for v in _violations(proxy_url)["violations"])
-    assert clauses == ["fuzz.invalid-rejected", "request.schema"]
+    document = _violations(proxy_url)
+    levels = sorted((v["clause"], v["level"]) for v in document["violations"])
+    # the client broke the contract; the upstream accepting it is a warning (the contract is stricter)
+    assert levels == [("fuzz.invalid-rejected", "warning"), ("request.schema", "failed")]
+    assert (document["count"], document["warnings"]) == (1, 1)
+    assert response.headers["x-contract-violations"] == "1"
 
 
 def test_report_written_as_json_and_junit(upstream, start_proxy, tmp_path) -> None:
