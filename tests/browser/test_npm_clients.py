@@ -104,7 +104,7 @@ def test_openai_npm_package_reads_the_mocks_errors(
 
 
 def test_without_npm_the_client_tests_fail_rather_than_skip(monkeypatch: pytest.MonkeyPatch) -> None:
-    import npm_support
+    from tests.browser import npm_support
 
     monkeypatch.setattr(npm_support.shutil, "which", lambda name: None)
     with pytest.raises(pytest.fail.Exception, match="npm is not installed"):
