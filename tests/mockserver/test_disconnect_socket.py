@@ -7,11 +7,11 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from mockserver_support import KEY
 
 from mockserver.app import AINativeMock
 from mockserver.config import MockConfig
 from mockserver.server import ServerThread
+from tests.support.chat import KEY
 
 pytestmark = [pytest.mark.socket]
 
