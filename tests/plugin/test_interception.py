@@ -569,6 +569,8 @@ def test_allow_live_lets_production_calls_through(inner: pytest.Pytester, run: R
     )
     allowed = run("--ainative-allow-live")
     allowed.assert_outcomes(passed=2)
+    conformance_target = run("--ainative-base-url", "http://api.ainative.studio")  # the suite's target passes
+    conformance_target.assert_outcomes(passed=2)
 
 
 OTHER_HOSTS = """
