@@ -131,7 +131,7 @@ def _check(controller: MockController, options: MockOptions) -> None:
 
 @pytest.fixture
 def ainative_mock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[InProcessMock]:
-    """A fresh in-process AINative mock; httpx calls to https://api.ainative.studio are served by it.
+    """A fresh in-process AINative mock, serving every httpx/httpx2 client (openai too) with no socket.
 
     Serves every httpx and httpx2 client (httpx, openai, ainative-openai, ainative-agent,
     ainative-python) sent to its ``base_url`` or an AINative API host; sets AINATIVE_BASE_URL,

@@ -25,7 +25,7 @@ def test_fixtures_help_shows_both_docstrings(run: Runner) -> None:
         [
             "*-- fixtures defined from mockserver.pytest_plugin --*",
             "ainative_mock -- *pytest_plugin.py:*",
-            "    A fresh in-process AINative mock; httpx calls to https://api.ainative.studio are served by it.",
+            "    A fresh in-process AINative mock, serving every httpx/httpx2 client (openai too) with no socket.",
         ],
         consecutive=False,
     )
