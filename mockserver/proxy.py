@@ -35,6 +35,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from contracts.conformance.clauses import CLAUSES
 from contracts.conformance.report import ClauseResult, Report, to_junit_xml
+from contracts.conformance.sse import parse_events
 from contracts.conformance.traffic import REQUEST_SCHEMA_CLAUSE, judge_exchange
 from mockserver.cassettes import (
     RECORDED_HEADERS,
@@ -55,6 +56,7 @@ __all__ = [
     "proxy_uvicorn_config",
     "run_command",
     "serve_proxy",
+    "upstream_problem",
 ]
 
 log = logging.getLogger("mockserver.proxy")
@@ -192,22 +194,15 @@ class _EventClock:
         self.events: list[RecordedEvent] = []
 
     def feed(self, chunk: bytes, now: float) -> None:
-        self._buffer += self._decoder.decode(chunk).replace("\r\n", "\n").replace("\r", "\n")
-        while "\n\n" in self._buffer:
-            block, self._buffer = self._buffer.split("\n\n", 1)
-            data: list[str] = []
-            name = ""
-            for line in block.split("\n"):
-                if line.startswith(":") or not line:
-                    continue
-                key, _, value = line.partition(":")
-                value = value.removeprefix(" ")
-                if key == "data":
-                    data.append(value)
-                elif key == "event":
-                    name = value
-            if data:
-                self.events.append(RecordedEvent("\n".join(data), (now - self._last) * 1000, name))
+        text = self._buffer + self._decoder.decode(chunk)
+        # a chunk may end between the "\r" and "\n" of one line end: keep a trailing "\r" for the next chunk
+        held = "\r" if text.endswith("\r") else ""
+        text = (text[:-1] if held else text).replace("\r\n", "\n").replace("\r", "\n")
+        *blocks, rest = text.split("\n\n")
+        self._buffer = rest + held
+        for block in blocks:
+            for event in parse_events(block + "\n\n"):
+                self.events.append(RecordedEvent(event.data, (now - self._last) * 1000, event.event))
                 self._last = now
 
 
@@ -255,8 +250,9 @@ class ValidationProxy:
         timeout: float = 300.0,
         pool: bool = True,
     ) -> None:
-        if not upstream.startswith(("http://", "https://")):
-            raise ValueError(f"upstream must start with http:// or https://, got {upstream!r}")
+        problem = upstream_problem(upstream)
+        if problem:
+            raise ValueError(problem)
         self.upstream = upstream.rstrip("/")
         self.record = record
         self.scrubber = Scrubber(scrub)
@@ -333,6 +329,8 @@ class ValidationProxy:
     # -- forwarding -------------------------------------------------------------------------
     async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await _read_body(receive)
+        if body is None:  # the client left mid-body: a truncated request must not reach the upstream
+            return
         raw_path = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string") or b""
         url = self.upstream + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
@@ -499,13 +497,21 @@ class ValidationProxy:
         violations = [
             Violation(f.clause, method, path, status, request_id, scrubber.scrub(f.evidence), f.level) for f in findings
         ]
-        for violation in violations:
-            log.warning(violation.line())
         with self._lock:
             self.report.exchanges += 1
             self.report.violations.extend(violations)
+        written = None
         if self.record is not None:
-            self._record(scrubber, method, path, request_body, upstream, body, events)
+            written = self._record(scrubber, method, path, request_body, upstream, body, events)
+        failed = sum(v.level == "failed" for v in violations)
+        shape = f"{len(events)} event(s)" if events is not None else f"{len(body)} byte(s)"
+        log.info(
+            "%s %s -> %d, %s, %d violation(s), %d warning(s), request_id=%s%s",
+            method, path, status, shape, failed, len(violations) - failed, request_id,
+            f", recorded {written.name}" if written else "",
+        )  # fmt: skip
+        for violation in violations:
+            log.warning(violation.line())
         return violations
 
     def _record(
@@ -517,7 +523,7 @@ class ValidationProxy:
         upstream: httpx.Response,
         body: bytes,
         events: tuple[RecordedEvent, ...] | None,
-    ) -> None:
+    ) -> Path | None:
         assert self.record is not None
         try:
             parsed: Any = json.loads(request_body) if request_body else None
@@ -535,9 +541,10 @@ class ValidationProxy:
             written = Cassette(request, response).write(self.record)
         except OSError as exc:
             log.error("proxy: cannot write a cassette into %s: %s", self.record, exc)
-            return
+            return None
         with self._lock:
             self.recorded.append(written)
+        return written
 
 
 def _scrub_text(scrubber: Scrubber, text: str) -> str:
@@ -552,12 +559,28 @@ def _scrub_text(scrubber: Scrubber, text: str) -> str:
     return json.dumps(clean, ensure_ascii=False, separators=(",", ":"))
 
 
-async def _read_body(receive: Receive) -> bytes:
+def upstream_problem(upstream: str) -> str | None:
+    """What is wrong with an ``--upstream`` URL, or None when the proxy can forward to it."""
+    try:
+        url = httpx.URL(upstream)
+    except (httpx.InvalidURL, TypeError) as exc:
+        return f"--upstream {upstream!r} is not a URL: {exc}"
+    if url.scheme not in ("http", "https") or not upstream.startswith(("http://", "https://")):
+        return f"--upstream must start with http:// or https://, got {upstream!r}"
+    if not url.host:
+        return f"--upstream {upstream!r} names no host"
+    if url.query or url.fragment:
+        return f"--upstream {upstream!r}: a base URL has no query or fragment (the proxy appends each request's)"
+    return None
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when the client left before sending it all."""
     chunks: list[bytes] = []
     while True:
         message: Message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            return None
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             break
@@ -600,6 +623,8 @@ def serve_proxy(
     sys.stdout.flush()
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    # httpx logs each upstream URL with its query string, which may carry a key: the proxy logs its own lines
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     server = uvicorn.Server(proxy_uvicorn_config(proxy, host, bound, log_level))
     previous = signal.signal(signal.SIGTERM, _interrupt)  # uvicorn re-raises it after a graceful shutdown
     try:
@@ -682,10 +707,9 @@ def run_command(args: argparse.Namespace) -> int:
     """Run ``proxy`` for parsed ``args``; returns the exit status."""
     import sys
 
-    if not str(args.upstream).startswith(("http://", "https://")):
-        sys.stderr.write(
-            f"ainative-mock proxy: --upstream must start with http:// or https://, got {args.upstream!r}\n"
-        )
+    problem = upstream_problem(str(args.upstream))
+    if problem:
+        sys.stderr.write(f"ainative-mock proxy: {problem}\n")
         return 2
     return serve_proxy(
         args.upstream, host=args.host, port=args.port, record=args.record, report=args.report,

@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -90,6 +91,13 @@ def _first_difference(recorded: Any, sent: Any, path: str) -> tuple[str, Any, An
     return path, recorded, sent
 
 
+def _likeness(recorded: Any, sent: Any) -> float:
+    """How alike two match values are, 0..1 (on their JSON text, first 2000 characters)."""
+    a = json.dumps(recorded, sort_keys=True, ensure_ascii=False)[:2000]
+    b = json.dumps(sent, sort_keys=True, ensure_ascii=False)[:2000]
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
 class Replayer:
     """An index of cassettes by their match values.
 
@@ -115,14 +123,17 @@ class Replayer:
     def miss(self, method: str, route: str, body: Any) -> Miss:
         """The nearest cassette (fewest differing match keys, same route first) and the first difference."""
         sent = match_values(self._request(method, route, body), self.keys)
-        best: tuple[int, Cassette] | None = None
+        best: tuple[tuple[int, float], Cassette] | None = None
         for cassette in self.cassettes:
             recorded = match_values(cassette.request, self.keys)
-            distance = sum(recorded[k] != sent[k] for k in self.keys) + 10 * (
-                recorded.get("route") != sent.get("route")
-            )
-            if best is None or distance < best[0]:
-                best = (distance, cassette)
+            differing = [k for k in self.keys if recorded[k] != sent[k]]
+            keys_apart = len(differing) + 10 * (recorded.get("route") != sent.get("route"))
+            if best is not None and keys_apart > best[0][0]:
+                continue
+            # of cassettes as many keys apart, the one whose differing values are most alike is nearest
+            unlike = sum(1 - _likeness(recorded[k], sent[k]) for k in differing)
+            if best is None or (keys_apart, unlike) < best[0]:
+                best = ((keys_apart, unlike), cassette)
         if best is None:
             return Miss(None, "route", None, sent.get("route"))
         recorded = match_values(best[1].request, self.keys)

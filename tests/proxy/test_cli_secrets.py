@@ -121,3 +121,19 @@ def test_bad_scrub_pattern_is_a_usage_error() -> None:
     )
     assert result.returncode == 2
     assert "not a regular expression" in result.stderr
+
+
+def test_one_useful_log_line_per_exchange_and_no_key_from_the_query(upstream, tmp_path) -> None:
+    _, direct_url = upstream
+    process, proxy_url = _start(["--upstream", direct_url, "--record", str(tmp_path / "cassettes")])
+    try:
+        body = {"model": "upstream-model", "messages": [{"role": "user", "content": "hi"}]}
+        httpx.post(proxy_url + f"/v1/chat/completions?api_key={KEY}", json=body, headers={"X-API-Key": KEY})
+        httpx.post(proxy_url + "/v1/chat/completions", json={**body, "stream": True}, headers={"X-API-Key": KEY})
+    finally:
+        _, err = _stop(process)
+    assert KEY not in err  # httpx's own request line would carry the query string
+    lines = [line for line in err.splitlines() if line.startswith("POST /v1/chat/completions -> 200")]
+    assert len(lines) == 2, err
+    assert "byte(s), 0 violation(s)" in lines[0] and "recorded post-v1-chat-completions-" in lines[0]
+    assert re.search(r"\d+ event\(s\), 0 violation\(s\)", lines[1]), lines[1]

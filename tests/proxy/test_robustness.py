@@ -1,0 +1,115 @@
+"""The proxy and replay on awkward input: split line ends, bad upstream URLs, clients that leave, near misses."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from mockserver import proxy as proxy_module
+from mockserver.cassettes import Cassette, CassetteRequest, CassetteResponse
+from mockserver.proxy import ValidationProxy, _EventClock, upstream_problem
+from mockserver.replay import Replayer
+
+
+def test_event_clock_keeps_a_crlf_split_between_chunks_inside_one_event() -> None:
+    clock = _EventClock(0.0)
+    stream = b'data: {"a":1}\r\ndata: {"b":2}\r\n\r\ndata: [DONE]\r\n\r\n'
+    cut = stream.index(b"\r\ndata: {") + 1  # the first chunk ends between "\r" and "\n"
+    clock.feed(stream[:cut], 0.1)
+    clock.feed(stream[cut:], 0.2)
+    assert [e.data for e in clock.events] == ['{"a":1}\n{"b":2}', "[DONE]"]
+    assert [round(e.delay_ms) for e in clock.events] == [200, 0]
+
+
+def test_event_clock_keeps_names_and_skips_comments() -> None:
+    clock = _EventClock(0.0)
+    clock.feed(b": keep-alive\n\nevent: error\ndata: {", 0.05)
+    clock.feed(b'"x":1}\n\n', 0.15)
+    assert [(e.event, e.data, round(e.delay_ms)) for e in clock.events] == [("error", '{"x":1}', 150)]
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("127.0.0.1:8000", "must start with http:// or https://"),
+        ("http://127.0.0.1:abc", "is not a URL"),
+        ("http://", "names no host"),
+        ("http://127.0.0.1:8000/?key=1", "no query"),
+    ],
+)
+def test_a_bad_upstream_url_is_refused_up_front(url: str, says: str, capsys) -> None:
+    problem = upstream_problem(url)
+    assert problem is not None and says in problem
+    with pytest.raises(ValueError, match="upstream"):
+        ValidationProxy(url)
+    args = argparse.Namespace(upstream=url)
+    assert proxy_module.run_command(args) == 2  # before binding anything
+    assert says in capsys.readouterr().err
+
+
+def test_a_good_upstream_url_passes() -> None:
+    assert upstream_problem("https://api.example.test/api") is None
+    assert upstream_problem("http://[::1]:8000") is None
+
+
+@pytest.mark.socket
+def test_a_client_that_leaves_mid_body_sends_nothing_upstream(upstream) -> None:
+    app, direct_url = upstream
+    proxy = ValidationProxy(direct_url, pool=False)
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": b'{"model": "upstream-model", "mess', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "method": "POST", "path": "/v1/chat/completions", "raw_path": b"/v1/chat/completions",
+        "query_string": b"", "headers": [(b"content-type", b"application/json")],
+    }  # fmt: skip
+    asyncio.run(proxy(scope, receive, send))
+    assert app.received == []  # a truncated request never reaches the (billing) upstream
+    assert sent == []
+    assert httpx.get(direct_url + "/v1/models").status_code in (200, 401)  # the upstream is up: it was not asked
+
+
+def _cassette(content: str, name: str) -> Cassette:
+    body = {"model": "m", "messages": [{"role": "user", "content": content}]}
+    request = CassetteRequest("POST", "/v1/chat/completions", body)
+    return Cassette(request, CassetteResponse(200, {}, b"{}"), Path(name))
+
+
+def test_strict_miss_names_the_most_alike_cassette_among_ties() -> None:
+    # both differ from the request in one key (messages); the second is one letter away
+    replayer = Replayer([_cassette("err something else", "a.json"), _cassette("Hello there", "b.json")])
+    sent = {"model": "m", "messages": [{"role": "user", "content": "Hello therf"}]}
+    miss = replayer.miss("POST", "/v1/chat/completions", sent)
+    assert miss.nearest is not None and miss.nearest.path is not None
+    assert miss.nearest.path.name == "b.json"
+    assert (miss.field, miss.recorded, miss.sent) == ("messages[0].content", "Hello there", "Hello therf")
+
+
+def test_strict_miss_still_prefers_fewer_differing_keys() -> None:
+    same_text_two_keys_off = Cassette(
+        CassetteRequest(
+            "POST", "/v1/chat/completions",
+            {"model": "x", "messages": [{"role": "user", "content": "Hi"}], "stream": True},
+        ),
+        CassetteResponse(200, {}, b"{}"),
+    )  # fmt: skip
+    one_key_off = _cassette("completely different words", "one-key-off.json")
+    replayer = Replayer([same_text_two_keys_off, one_key_off])
+    miss = replayer.miss(
+        "POST", "/v1/chat/completions", {"model": "m", "messages": [{"role": "user", "content": "Hi"}]}
+    )
+    assert miss.nearest is one_key_off and miss.field == "messages[0].content"
