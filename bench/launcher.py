@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("app", choices=["mock", "bare"])
     parser.add_argument("--config", help="TOML config file of the mock")
     parser.add_argument("--console", help="mock: write serve's console line per request to this file")
+    parser.add_argument(
+        "--stack",
+        choices=["auto", "plain"],
+        default="auto",
+        help="auto: what uvicorn picks (uvloop + httptools when installed); plain: asyncio + h11 (a bare uvicorn)",
+    )
     parser.add_argument("--profile", help="write a pyinstrument text report here on exit")
     parser.add_argument("--profile-html", help="also write an HTML report here")
     args = parser.parse_args(argv)
@@ -48,7 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     # The socket and uvicorn settings `ainative-mock serve` uses, for the mock and the bare app alike.
     sock = listening_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port))
+    config = uvicorn_config(app, "127.0.0.1", port)
+    if args.stack == "plain":  # what a default install without uvicorn[standard] runs
+        config.loop, config.http = "asyncio", "h11"
+    server = uvicorn.Server(config)
     print(f"PORT {port}", flush=True)
     if not args.profile:
         server.run(sockets=[sock])

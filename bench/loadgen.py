@@ -46,13 +46,15 @@ def run_load(
     count: int | None = None,
     connections: int = 16,
     tool: str = "auto",
+    unpinned: bool = False,
 ) -> LoadResult:
-    """Load ``127.0.0.1:port`` with ``workload`` from another process pinned to the client CPU."""
+    """Load ``127.0.0.1:port`` with ``workload`` from another process pinned to the client CPU (or not)."""
     use_wrk = tool == "wrk" or (tool == "auto" and count is None and shutil.which("wrk") is not None)
+    cpu = None if unpinned else client_cpu()
     if use_wrk:
         assert seconds is not None
-        return _wrk(port, workload, seconds, connections)
-    return _python(port, workload, seconds, count, connections)
+        return _wrk(port, workload, seconds, connections, cpu)
+    return _python(port, workload, seconds, count, connections, cpu)
 
 
 # -- wrk -----------------------------------------------------------------------------------------
@@ -60,7 +62,7 @@ def _lua_string(text: str) -> str:
     return json.dumps(text)  # a JSON string literal is a valid Lua string literal for ASCII text
 
 
-def _wrk(port: int, workload: Workload, seconds: float, connections: int) -> LoadResult:
+def _wrk(port: int, workload: Workload, seconds: float, connections: int, cpu: int | None) -> LoadResult:
     lines = [f"wrk.method = {_lua_string(workload.method)}", f"wrk.body = {_lua_string(workload.body.decode())}"]
     lines.append('wrk.headers["Content-Type"] = "application/json"')
     lines += [f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in workload.headers]
@@ -69,7 +71,7 @@ def _wrk(port: int, workload: Workload, seconds: float, connections: int) -> Loa
     try:
         argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(seconds, 1):g}s", "--timeout", "10s", "-s", script.name]
         proc = subprocess.Popen([*argv, f"http://{HOST}:{port}{workload.path}"], stdout=subprocess.PIPE, text=True)
-        pin(proc.pid, client_cpu())
+        pin(proc.pid, cpu)
         out, _ = proc.communicate(timeout=seconds + 60)
     finally:
         Path(script.name).unlink()
@@ -88,13 +90,15 @@ def _wrk(port: int, workload: Workload, seconds: float, connections: int) -> Loa
 
 
 # -- Python --------------------------------------------------------------------------------------
-def _python(port: int, workload: Workload, seconds: float | None, count: int | None, connections: int) -> LoadResult:
+def _python(
+    port: int, workload: Workload, seconds: float | None, count: int | None, connections: int, cpu: int | None
+) -> LoadResult:
     argv = [sys.executable, "-m", "bench.loadgen", "--port", str(port), "--workload", json.dumps(workload.as_json())]
     argv += ["--connections", str(connections)]
     argv += ["--seconds", str(seconds)] if seconds is not None else ["--count", str(count)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-    pin(proc.pid, client_cpu())
+    pin(proc.pid, cpu)
     limit = (seconds or 0) + 60 + (count or 0) / 500
     out, _ = proc.communicate(timeout=limit)
     if proc.returncode != 0:
