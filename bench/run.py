@@ -359,6 +359,28 @@ def bench_proxy_overhead(report: Report, settings: Settings, tmp: Path) -> None:
             report.details.append(f"- {figure.details}")
 
 
+# -- fast stack, default-install stack, workers on shared state (bench/stack.py) -------------------
+def bench_stacks(report: Report, settings: Settings, tmp: Path) -> None:
+    """Mock / bare on both uvicorn stacks, and ``--workers 2 --state redis://`` / one worker in memory."""
+    from bench import stack
+
+    rounds, seconds = settings.rounds, settings.seconds
+    figures = stack.stacks(tmp, rounds, seconds) + stack.workers(tmp, rounds, seconds)
+    for figure in figures:
+        ratio = ratio_row(
+            report, figure.name, figure.a_name, figure.b_name, figure.a, figure.b, figure.target, figure.unit
+        )
+        report.headlines.append(
+            f"{figure.name}: {ratio:.2f}" + (f" (target >= {figure.target})" if figure.target else "")
+        )
+    report.notes.append(
+        "Stacks and workers (bench/stack.py): each figure twice, as responses per wall-clock second and per CPU-second "
+        "of the server processes (user + system time from /proc, workers and redis-server included). The second "
+        "does not depend on what else runs on the machine; the targets apply to it. The workers figure runs servers "
+        "and wrk unpinned (2 workers need both cores)."
+    )
+
+
 # -- the report ----------------------------------------------------------------------------------
 def _loadavg() -> str:
     with contextlib.suppress(OSError):
@@ -476,6 +498,11 @@ def main(argv: list[str] | None = None) -> int:
             bench_pacing(report, settings, tmp)
         with _section(report, "proxy overhead"):
             bench_proxy_overhead(report, settings, tmp)
+        if args.quick:
+            report.notes.append("Stacks and workers: not run in quick mode (`python -m bench.stack` runs them alone).")
+        else:
+            with _section(report, "stacks and workers"):
+                bench_stacks(report, settings, tmp)
     took = time.monotonic() - started
     if args.quick:
         report.notes.append(

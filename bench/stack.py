@@ -64,14 +64,41 @@ class Figure:
         return statistics.median(self.a) / statistics.median(self.b)
 
 
-def alternate(measure: Callable[[str], float], rounds: int) -> tuple[list[float], list[float]]:
-    """Rates of "a" and "b", alternating, the order flipped every other round, after a warm-up of each."""
-    measure("a"), measure("b")
-    out: dict[str, list[float]] = {"a": [], "b": []}
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` and its descendants (from /proc), in seconds."""
+    total = 0.0
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    total += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else []:
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(int(child))
+    return total
+
+
+def rates(server_pids: list[int], run: Callable[[], tuple[int, float]]) -> tuple[float, float]:
+    """(responses per second, responses per server CPU-second) of one load run.
+
+    The second does not depend on what else the machine runs: it is what one busy core would give.
+    """
+    before = sum(cpu_seconds(pid) for pid in server_pids)
+    responses, seconds = run()
+    used = sum(cpu_seconds(pid) for pid in server_pids) - before
+    return responses / seconds, (responses / used if used > 0 else 0.0)
+
+
+def alternate(
+    measure: Callable[[str], tuple[float, float]], rounds: int
+) -> tuple[list[float], list[float], list[float], list[float]]:
+    """Rates of "a" and "b" (wall, per CPU-second), alternating, the order flipped every other round."""
+    measure("a")  # warm-up
+    measure("b")
+    out: dict[str, list[tuple[float, float]]] = {"a": [], "b": []}
     for index in range(rounds):
         for key in ("a", "b") if index % 2 == 0 else ("b", "a"):
             out[key].append(measure(key))
-    return out["a"], out["b"]
+    a, b = out["a"], out["b"]
+    return [x[0] for x in a], [x[0] for x in b], [x[1] for x in a], [x[1] for x in b]
 
 
 def stacks(tmp: Path, rounds: int, seconds: float) -> list[Figure]:
@@ -86,17 +113,24 @@ def stacks(tmp: Path, rounds: int, seconds: float) -> list[Figure]:
                 workload = mock_workload(stream)
                 servers = {"a": mock, "b": bare}
 
-                def measure(key: str, workload: Workload = workload, servers: dict[str, Server] = servers) -> float:
-                    result = run_load(servers[key].port, workload, seconds=seconds)
-                    if result.errors:
-                        raise RuntimeError(f"{servers[key].name}: {result.errors} errors")
-                    return result.rate
+                def measure(
+                    key: str, workload: Workload = workload, servers: dict[str, Server] = servers
+                ) -> tuple[float, float]:
+                    def run() -> tuple[int, float]:
+                        result = run_load(servers[key].port, workload, seconds=seconds)
+                        if result.errors:
+                            raise RuntimeError(f"{servers[key].name}: {result.errors} errors")
+                        return result.responses, result.seconds
 
-                a, b = alternate(measure, rounds)
+                    return rates([servers[key].pid], run)
+
+                a, b, a_cpu, b_cpu = alternate(measure, rounds)
                 what = "non-streamed chat" if kind == "json" else "SSE, 20 chunks"
                 target = TARGETS[kind] if stack == "auto" else None
                 unit = "req/s" if kind == "json" else "streams/s"
-                figures.append(Figure(f"{what}, {label}: mock / bare Starlette", "mock", "bare", a, b, target, unit))
+                name = f"{what}, {label}: mock / bare Starlette"
+                figures.append(Figure(name, "mock", "bare", a, b, None, unit))
+                figures.append(Figure(name + ", per server CPU-second", "mock", "bare", a_cpu, b_cpu, target, unit))
         finally:
             mock.stop()
             bare.stop()
@@ -104,7 +138,7 @@ def stacks(tmp: Path, rounds: int, seconds: float) -> list[Figure]:
 
 
 @contextlib.contextmanager
-def redis_server(tmp: Path) -> Iterator[str]:
+def redis_server(tmp: Path) -> Iterator[tuple[str, int]]:
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed (apt-get install -y redis-server)")
@@ -115,7 +149,7 @@ def redis_server(tmp: Path) -> Iterator[str]:
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
     try:
         wait_for_port(port, None, 10)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{port}/0", proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -143,20 +177,25 @@ def start_serve(name: str, tmp: Path, args: list[str]) -> Server:
 def workers(tmp: Path, rounds: int, seconds: float) -> list[Figure]:
     """``serve --workers 2 --state redis://…`` / ``serve`` (one worker in memory), non-streamed chat."""
     config = write_mock_config(tmp, "workers.toml")
-    with redis_server(tmp) as url:
+    with redis_server(tmp) as (url, redis_pid):
         shared = start_serve("mock-2-workers", tmp, ["--config", str(config), "--workers", "2", "--state", url])
         single = start_serve("mock-1-worker", tmp, ["--config", str(config)])
         try:
             servers = {"a": shared, "b": single}
             workload = mock_workload(False)
 
-            def measure(key: str) -> float:
-                result = run_load(servers[key].port, workload, seconds=seconds, connections=32, unpinned=True)
-                if result.errors:
-                    raise RuntimeError(f"{servers[key].name}: {result.errors} errors")
-                return result.rate
+            pids = {"a": [shared.pid, redis_pid], "b": [single.pid]}
 
-            a, b = alternate(measure, rounds)
+            def measure(key: str) -> tuple[float, float]:
+                def run() -> tuple[int, float]:
+                    result = run_load(servers[key].port, workload, seconds=seconds, connections=32, unpinned=True)
+                    if result.errors:
+                        raise RuntimeError(f"{servers[key].name}: {result.errors} errors")
+                    return result.responses, result.seconds
+
+                return rates(pids[key], run)
+
+            a, b, a_cpu, b_cpu = alternate(measure, rounds)
         finally:
             shared.stop()
             single.stop()
@@ -164,7 +203,18 @@ def workers(tmp: Path, rounds: int, seconds: float) -> list[Figure]:
     name = (
         f"non-streamed chat: --workers 2 --state redis:// / one worker in memory ({cores}, shared with Redis and wrk)"
     )
-    return [Figure(name, "2 workers + redis", "1 worker", a, b, None, "req/s")]
+    return [
+        Figure(name, "2 workers + redis", "1 worker", a, b, None, "req/s"),
+        Figure(
+            "the same, per CPU-second of the servers (workers + redis-server / one worker)",
+            "2 workers + redis",
+            "1 worker",
+            a_cpu,
+            b_cpu,
+            None,
+            "req/s",
+        ),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

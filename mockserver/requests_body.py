@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from starlette.types import Receive
 
 import contracts
@@ -71,6 +73,24 @@ def _finite_float(text: str) -> float:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant_early, parse_float=_finite_float)
 
 
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
+def _loads(raw: bytes) -> Any:
+    """Parse with orjson; the standard library (and its error messages) for anything orjson refuses.
+
+    orjson reads integers beyond 64 bits as floats, so a body with a 19-digit run goes to the
+    standard library too (which keeps them exact), as does every body orjson rejects: infinite
+    numbers, lone surrogates, a byte-order mark, deep nesting, invalid JSON.
+    """
+    if not _LONG_NUMBER.search(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return _DECODER.decode(raw.decode("utf-8"))
+
+
 def _has_lone_surrogate(body: Any) -> bool:
     try:
         json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -120,7 +140,7 @@ async def read_json(receive: Receive, headers: Mapping[str, str], limit: int, *,
     if empty is not None and not raw.strip():
         return empty
     try:
-        body = _DECODER.decode(raw.decode("utf-8"))
+        body = _loads(raw)
     except RecursionError:
         raise BodyError(
             422, "JSON is nested too deeply", [FieldProblem(("body",), "JSON is nested too deeply", "json_invalid")]

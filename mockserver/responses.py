@@ -6,13 +6,26 @@ import json
 import os
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 
 from mockserver.errors import error_body
 
-__all__ = ["error_response", "json_response", "new_request_id"]
+__all__ = ["encode_json", "error_response", "json_response", "new_request_id"]
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def encode_json(body: Any) -> bytes:
+    """``body`` as compact UTF-8 JSON: orjson, or the standard library for what orjson refuses.
+
+    orjson refuses integers beyond 64 bits, non-string keys and lone surrogates; the standard
+    library encodes the first two the same way (and raises for the last, as before).
+    """
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return _encode(body).encode()
 
 
 def new_request_id() -> str:
@@ -32,7 +45,7 @@ class _JSONBytes(Response):
 
 def json_response(body: Any, status: int, request_id: str, headers: dict[str, str] | None = None) -> Response:
     """A JSON response carrying ``x-request-id`` (and ``headers``)."""
-    content = _encode(body).encode()
+    content = encode_json(body)
     raw = [
         (b"content-length", str(len(content)).encode()),
         (b"content-type", b"application/json"),
