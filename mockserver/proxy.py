@@ -293,7 +293,14 @@ class ValidationProxy:
         if scope["path"] == VIOLATIONS_ROUTE and scope["method"] == "GET":
             await self._send_json(send, 200, self.violations_document())
             return
-        await self._forward(scope, receive, send)
+        try:
+            await self._forward(scope, receive, send)
+        except asyncio.CancelledError:
+            # the server is shutting down (Ctrl-C) with this exchange in flight: say so in one line, no traceback
+            log.warning(
+                "proxy: shut down with %s %s in flight: cut, neither judged nor recorded",
+                scope["method"], self.scrubber.scrub(scope["path"]),
+            )  # fmt: skip
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

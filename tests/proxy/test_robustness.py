@@ -113,3 +113,41 @@ def test_strict_miss_still_prefers_fewer_differing_keys() -> None:
         "POST", "/v1/chat/completions", {"model": "m", "messages": [{"role": "user", "content": "Hi"}]}
     )
     assert miss.nearest is one_key_off and miss.field == "messages[0].content"
+
+
+@pytest.mark.socket
+def test_shutdown_with_a_stream_in_flight_ends_it_quietly(upstream, caplog) -> None:
+    app, direct_url = upstream
+    app.pace_s = 5.0  # the second event is far away
+    proxy = ValidationProxy(direct_url, pool=False)
+    body = b'{"model": "upstream-model", "messages": [{"role": "user", "content": "hi"}], "stream": true}'
+    sent: list[dict[str, Any]] = []
+    first_event = asyncio.Event()
+
+    async def main() -> None:
+        arrived = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            if arrived:
+                return arrived.pop(0)
+            await asyncio.Event().wait()  # the client stays
+            raise AssertionError("unreachable")
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+            if message.get("body"):
+                first_event.set()
+
+        scope = {
+            "type": "http", "method": "POST", "path": "/v1/chat/completions", "raw_path": b"/v1/chat/completions",
+            "query_string": b"", "headers": [(b"content-type", b"application/json"), (b"x-api-key", b"sk_k_12345")],
+        }  # fmt: skip
+        task = asyncio.create_task(proxy(scope, receive, send))
+        await asyncio.wait_for(first_event.wait(), 10)
+        task.cancel()  # what uvicorn does to requests still running when its graceful shutdown times out
+        await asyncio.wait_for(task, 10)  # returns: no CancelledError escapes to be logged as a traceback
+
+    with caplog.at_level("WARNING", logger="mockserver.proxy"):
+        asyncio.run(main())
+    assert "shut down with POST /v1/chat/completions in flight" in caplog.text
+    assert proxy.report.exchanges == 0 and proxy.recorded == []
