@@ -30,7 +30,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -274,7 +276,7 @@ class Cassette:
         """Write the cassette into ``directory`` under :func:`cassette_name`; returns the path."""
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / cassette_name(self.request)
-        tmp = path.with_suffix(".json.tmp")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # writers never share one
         tmp.write_text(self.dumps(), encoding="utf-8")
         tmp.replace(path)
         return path

@@ -127,6 +127,7 @@ class DriftFinding:
     count: int = 0
     example: str = ""
     cassettes: list[str] = field(default_factory=list)
+    _seen: set[str] = field(default_factory=set, repr=False)
 
 
 @dataclass
@@ -145,8 +146,10 @@ class DriftReport:
         """Count one occurrence (once per cassette)."""
         finding = self.findings.setdefault((group, problem), DriftFinding(group, problem))
         name = cassette.path.name if cassette.path else "(cassette)"
-        if name in finding.cassettes:
+        key = str(cassette.path) if cassette.path else str(id(cassette))  # two folders can hold the same name
+        if key in finding._seen:
             return
+        finding._seen.add(key)
         finding.cassettes.append(name)
         finding.count += 1
         if not finding.example:

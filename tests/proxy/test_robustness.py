@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from mockserver import proxy as proxy_module
-from mockserver.cassettes import Cassette, CassetteRequest, CassetteResponse
+from mockserver.cassettes import Cassette, CassetteRequest, CassetteResponse, cassette_name, load_cassettes
 from mockserver.proxy import ValidationProxy, _EventClock, upstream_problem
 from mockserver.replay import Replayer
 
@@ -151,3 +151,43 @@ def test_shutdown_with_a_stream_in_flight_ends_it_quietly(upstream, caplog) -> N
         asyncio.run(main())
     assert "shut down with POST /v1/chat/completions in flight" in caplog.text
     assert proxy.report.exchanges == 0 and proxy.recorded == []
+
+
+def test_drift_counts_same_named_cassettes_in_two_folders_twice(tmp_path) -> None:
+    from mockserver.drift import find_drift
+
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    answer = b'{"id": "x", "surprise": 1}'  # off the contract twice
+    for folder in ("monday", "tuesday"):
+        Cassette(CassetteRequest("POST", "/v1/chat/completions", body), CassetteResponse(201, {}, answer)).write(
+            tmp_path / folder
+        )
+    loaded = load_cassettes(tmp_path)
+    assert len(loaded) == 2 and loaded[0].path.name == loaded[1].path.name  # type: ignore[union-attr]
+    report = find_drift(loaded)
+    status = [f for f in report.findings.values() if f.group.startswith("status ")]
+    assert [f.count for f in status] == [2]
+
+
+def test_concurrent_writers_of_one_cassette_never_fail(tmp_path) -> None:
+    import threading
+
+    cassette = Cassette(
+        CassetteRequest("POST", "/v1/chat/completions", {"model": "m"}), CassetteResponse(200, {}, b"{}")
+    )
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        for _ in range(100):
+            try:
+                cassette.write(tmp_path)
+            except OSError as exc:  # another writer's rename took the shared temporary file away
+                errors.append(exc)
+
+    threads = [threading.Thread(target=write) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert [p.name for p in tmp_path.iterdir()] == [cassette_name(cassette.request)]  # no temporary file left
