@@ -466,7 +466,11 @@ class ValidationProxy:
         # A cut stream is not the upstream's answer: neither judged nor recorded. A whole one is judged
         # (and recorded) before the end of the body goes out, so a client that saw the end sees the cassette.
         if client_gone or not complete:
-            pass
+            log.info(
+                "%s %s -> %d, %s after %d event(s): neither judged nor recorded",
+                scope["method"], self.scrubber.scrub(scope["path"]), upstream.status_code,
+                "the client left" if client_gone else "the upstream broke off", len(clock.events),
+            )  # fmt: skip
         elif not decoder.ok:
             self._unjudged(f"content-encoding {upstream.headers.get('content-encoding')!r} cannot be decoded")
         elif len(decoded) >= MAX_JUDGED_BYTES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 from typing import Any
@@ -108,7 +109,8 @@ def test_unreachable_upstream_is_a_502_with_a_json_body(start_proxy) -> None:
     assert response.json()["error"]["code"] == "upstream_unreachable"
 
 
-def test_a_client_that_hangs_up_stops_the_upstream_stream(upstream, start_proxy, tmp_path) -> None:
+def test_a_client_that_hangs_up_stops_the_upstream_stream(upstream, start_proxy, tmp_path, caplog) -> None:
+    caplog.set_level("INFO", logger="mockserver.proxy")
     app, direct_url = upstream
     app.pace_s = 0.2
     proxy, proxy_url = start_proxy(direct_url, record=tmp_path / "cassettes")
@@ -126,3 +128,6 @@ def test_a_client_that_hangs_up_stops_the_upstream_stream(upstream, start_proxy,
     assert len(app.sent_at) < 5  # of 10 events: the upstream stopped
     assert not (tmp_path / "cassettes").exists()  # a cut stream is not recorded ...
     assert proxy.report.exchanges == 0  # ... nor judged
+    while "the client left" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert re.search(r"POST /api/v1/chat/completions -> 200, the client left after [1-4] event", caplog.text)
