@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import count
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 import httpx
@@ -39,6 +40,7 @@ from contracts.conformance.sse import parse_events
 from contracts.conformance.traffic import REQUEST_SCHEMA_CLAUSE, judge_exchange
 from mockserver.cassettes import (
     RECORDED_HEADERS,
+    SCRUBBED,
     Cassette,
     CassetteRequest,
     CassetteResponse,
@@ -258,7 +260,7 @@ class ValidationProxy:
         self.scrubber = Scrubber(scrub)
         self.timeout = timeout
         self.pool = pool
-        self.report = ProxyReport(self.upstream)
+        self.report = ProxyReport(shown_url(self.upstream))
         self.recorded: list[Path] = []
         self._lock = threading.Lock()
         self._numbers = count(1)
@@ -570,18 +572,31 @@ def _scrub_text(scrubber: Scrubber, text: str) -> str:
     return json.dumps(clean, ensure_ascii=False, separators=(",", ":"))
 
 
+def shown_url(url: str) -> str:
+    """``url`` fit for a log or report: a password in it (``https://user:pass@host``) is scrubbed."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+    except ValueError:
+        return url if "@" not in url else SCRUBBED
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:{SCRUBBED}@{host}"))
+
+
 def upstream_problem(upstream: str) -> str | None:
     """What is wrong with an ``--upstream`` URL, or None when the proxy can forward to it."""
+    shown = shown_url(upstream)
     try:
         url = httpx.URL(upstream)
     except (httpx.InvalidURL, TypeError) as exc:
-        return f"--upstream {upstream!r} is not a URL: {exc}"
+        return f"--upstream {shown!r} is not a URL: {exc}"
     if url.scheme not in ("http", "https") or not upstream.startswith(("http://", "https://")):
-        return f"--upstream must start with http:// or https://, got {upstream!r}"
+        return f"--upstream must start with http:// or https://, got {shown!r}"
     if not url.host:
-        return f"--upstream {upstream!r} names no host"
+        return f"--upstream {shown!r} names no host"
     if url.query or url.fragment:
-        return f"--upstream {upstream!r}: a base URL has no query or fragment (the proxy appends each request's)"
+        return f"--upstream {shown!r}: a base URL has no query or fragment (the proxy appends each request's)"
     return None
 
 
@@ -625,7 +640,7 @@ def serve_proxy(
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     sys.stdout.write(
-        f"AINative validation proxy listening on http://{shown}:{bound} -> {proxy.upstream}\n"
+        f"AINative validation proxy listening on http://{shown}:{bound} -> {shown_url(proxy.upstream)}\n"
         f"  violations: http://{shown}:{bound}{VIOLATIONS_ROUTE}"
         + (f"   recording into {record}" if record else "")
         + (f"   report at exit: {report}" if report else "")

@@ -191,3 +191,12 @@ def test_concurrent_writers_of_one_cassette_never_fail(tmp_path) -> None:
         thread.join()
     assert errors == []
     assert [p.name for p in tmp_path.iterdir()] == [cassette_name(cassette.request)]  # no temporary file left
+
+
+def test_a_password_in_the_upstream_url_never_reaches_a_report_or_message() -> None:
+    proxy = ValidationProxy("https://user:hunter2-pass@upstream.example.test/api")
+    assert proxy.upstream == "https://user:hunter2-pass@upstream.example.test/api"  # still used to connect
+    assert proxy.report.to_dict()["upstream"] == "https://user:[SCRUBBED]@upstream.example.test/api"
+    assert "hunter2" not in proxy_module.to_junit_xml(proxy.report.to_report())
+    problem = upstream_problem("http://user:hunter2-pass@127.0.0.1:abc")
+    assert problem is not None and "hunter2" not in problem and "is not a URL" in problem
