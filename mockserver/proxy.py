@@ -171,6 +171,8 @@ class _Decoder:
     def __init__(self, encoding: str) -> None:
         encoding = encoding.strip().lower()
         self.ok = encoding in ("", "identity", "gzip", "deflate", "x-gzip")
+        self._deflate = encoding == "deflate"
+        self._first = True
         wbits = 16 + zlib.MAX_WBITS if "gzip" in encoding else zlib.MAX_WBITS
         self._zlib = zlib.decompressobj(wbits) if encoding in ("gzip", "x-gzip", "deflate") else None
 
@@ -179,9 +181,13 @@ class _Decoder:
             return b""
         if self._zlib is None:
             return chunk
+        first, self._first = self._first and bool(chunk), self._first and not chunk
         try:
             return self._zlib.decompress(chunk)
         except zlib.error:
+            if first and self._deflate:  # "deflate" without its zlib header, as some servers send it
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self.feed(chunk)
             self.ok = False
             return b""
 

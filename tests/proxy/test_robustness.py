@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from mockserver import proxy as proxy_module
 from mockserver.cassettes import Cassette, CassetteRequest, CassetteResponse, cassette_name, load_cassettes
-from mockserver.proxy import ValidationProxy, _EventClock, upstream_problem
+from mockserver.proxy import ValidationProxy, _Decoder, _EventClock, upstream_problem
 from mockserver.replay import Replayer
 
 
@@ -200,3 +201,18 @@ def test_a_password_in_the_upstream_url_never_reaches_a_report_or_message() -> N
     assert "hunter2" not in proxy_module.to_junit_xml(proxy.report.to_report())
     problem = upstream_problem("http://user:hunter2-pass@127.0.0.1:abc")
     assert problem is not None and "hunter2" not in problem and "is not a URL" in problem
+
+
+@pytest.mark.parametrize("wbits", [zlib.MAX_WBITS, -zlib.MAX_WBITS], ids=["zlib-deflate", "raw-deflate"])
+def test_deflate_answers_are_decoded_for_judging_with_or_without_the_zlib_header(wbits: int) -> None:
+    text = b'{"object": "list", "data": []}' * 50
+    packer = zlib.compressobj(wbits=wbits)
+    packed = packer.compress(text) + packer.flush()
+    decoder = _Decoder("deflate")
+    out = b"".join(decoder.feed(packed[i : i + 7]) for i in range(0, len(packed), 7))
+    assert decoder.ok and out == text
+
+
+def test_a_broken_gzip_body_is_not_judged() -> None:
+    decoder = _Decoder("gzip")
+    assert decoder.feed(b"not gzip at all") == b"" and not decoder.ok
