@@ -24,6 +24,8 @@ import string
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import jsonschema
+
 __all__ = ["SchemaError", "instance_for", "seeded_random"]
 
 _WORDS = (
@@ -75,12 +77,25 @@ def instance_for(schema: Any, *seed: object) -> Any:
         SchemaError: the schema cannot be satisfied (or uses a feature this generator lacks).
     """
     try:
-        return _Builder(schema, seeded_random(*seed)).build(schema, 0)
+        value = _Builder(schema, seeded_random(*seed)).build(schema, 0)
     except SchemaError:
         raise
     except (TypeError, ValueError, OverflowError, RecursionError, KeyError, AttributeError, IndexError) as exc:
         # A keyword with a value of the wrong kind ({"minLength": "x"}, {"enum": 5}, ...).
         raise SchemaError(f"unusable schema ({type(exc).__name__}: {exc})") from None
+    _check(schema, value)
+    return value
+
+
+def _check(schema: Any, value: Any) -> None:
+    """Refuse rather than answer a value the schema rejects (keywords the builder ignores: not, if, ...)."""
+    try:
+        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(value))
+    except Exception as exc:  # a schema jsonschema itself cannot use
+        raise SchemaError(f"unusable schema ({type(exc).__name__})") from None
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_schema_path) or "the root"
+        raise SchemaError(f"the mock cannot build a value for this schema (at {where}: {error.message})")
 
 
 class _Builder:

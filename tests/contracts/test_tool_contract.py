@@ -51,6 +51,7 @@ def test_requests_with_tools_and_formats_are_accepted(fields: dict[str, Any]) ->
         {"response_format": {"type": "xml"}},
         {"response_format": {"type": "json_schema"}},
         {"response_format": {"type": "json_schema", "json_schema": {"schema": "not a schema"}}},
+        {"response_format": {"type": "json_schema", "json_schema": {"schema": False}}},
         {"parallel_tool_calls": "yes"},
         {"tool_choice": "sometimes"},
         {"messages": [*USER, {"role": "tool", "tool_call_id": "call_1"}]},  # a tool turn needs content
