@@ -5,6 +5,7 @@ The control API under ``/_mock/`` and the pytest fixtures call these same method
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import deque
 from collections.abc import Mapping
@@ -17,7 +18,7 @@ from mockserver.ledger import Ledger
 from mockserver.ratelimit import RateLimiter
 from mockserver.replies import Reply, tool_call_reply
 
-__all__ = ["RUNTIME_SETTINGS", "MockState"]
+__all__ = ["RUNTIME_SETTINGS", "STARTUP_SETTINGS", "MockState"]
 
 RUNTIME_SETTINGS = frozenset(
     {
@@ -49,6 +50,9 @@ RUNTIME_SETTINGS = frozenset(
     }
 )
 """Settings that ``update_config`` (and ``PUT /_mock/config``) may change while running."""
+STARTUP_SETTINGS = frozenset(field.name for field in dataclasses.fields(MockConfig)) - RUNTIME_SETTINGS
+"""Settings read once, when the mock starts (``host``, ``port``, ``admin_token``, ``cors_origins`` ...):
+changing one needs a new mock. They are read from :attr:`MockState.startup_config`."""
 
 
 class MockState:
@@ -80,7 +84,9 @@ class MockState:
         changes = coerce_settings(settings, source)
         fixed = set(changes) - RUNTIME_SETTINGS
         if fixed:
-            raise ConfigError(f"cannot change {sorted(fixed)} while running; changeable: {sorted(RUNTIME_SETTINGS)}")
+            raise ConfigError(
+                f"cannot change startup settings {sorted(fixed)} while running; changeable: {sorted(RUNTIME_SETTINGS)}"
+            )
         with self._lock:
             config = self.config.replace(**changes)
             if "credits" in changes or "plan" in changes:

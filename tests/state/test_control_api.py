@@ -288,3 +288,14 @@ def test_startup_config_is_kept_apart_from_the_running_config(mock: AINativeMock
         assert mock.config is mock.startup_config
     mock.state.reset()
     assert mock.state.config is mock.startup_config
+
+
+def test_every_setting_is_either_a_startup_or_a_runtime_setting() -> None:
+    import dataclasses
+
+    from mockserver.config import MockConfig
+    from mockserver.state import RUNTIME_SETTINGS, STARTUP_SETTINGS
+
+    assert {f.name for f in dataclasses.fields(MockConfig)} == STARTUP_SETTINGS | RUNTIME_SETTINGS
+    assert not STARTUP_SETTINGS & RUNTIME_SETTINGS
+    assert {"host", "port", "admin_token", "cors_origins", "journal_size"} <= STARTUP_SETTINGS
