@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import anyio
+import anyio.to_thread
 import httpx
 from starlette.types import Message, Receive, Scope, Send
 
@@ -422,7 +423,11 @@ class ValidationProxy:
             self._unjudged(f"content-encoding {upstream.headers.get('content-encoding')!r} cannot be decoded")
             violations: list[Violation] = []
         else:
-            violations = self._judge(scope, incoming, request_body, upstream, decoded, None)
+            # judging (JSON Schema, pure Python) and writing the cassette run in a worker thread: a long
+            # answer must not freeze the event loop, and with it every other exchange in flight
+            violations = await anyio.to_thread.run_sync(
+                self._judge, scope, incoming, request_body, upstream, decoded, None
+            )
         failed = sum(v.level == "failed" for v in violations)  # warnings are listed, not counted
         headers = [*headers, (b"x-contract-violations", str(failed).encode())]
         await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
@@ -484,7 +489,8 @@ class ValidationProxy:
         elif len(decoded) >= MAX_JUDGED_BYTES:
             self._unjudged(f"stream longer than {MAX_JUDGED_BYTES} bytes")
         else:
-            self._judge(scope, incoming, request_body, upstream, bytes(decoded), tuple(clock.events))
+            events = tuple(clock.events)
+            await anyio.to_thread.run_sync(self._judge, scope, incoming, request_body, upstream, bytes(decoded), events)
         if not client_gone:
             with contextlib.suppress(OSError):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -216,3 +216,29 @@ def test_deflate_answers_are_decoded_for_judging_with_or_without_the_zlib_header
 def test_a_broken_gzip_body_is_not_judged() -> None:
     decoder = _Decoder("gzip")
     assert decoder.feed(b"not gzip at all") == b"" and not decoder.ok
+
+
+@pytest.mark.socket
+def test_judging_runs_off_the_event_loop(upstream, start_proxy, monkeypatch, tmp_path) -> None:
+    """Judging a long answer takes a while (JSON Schema in pure Python): it must not freeze other exchanges."""
+    judged_on_loop: list[bool] = []
+    real_judge = proxy_module.judge_exchange
+
+    def judge(*args: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+            judged_on_loop.append(True)
+        except RuntimeError:
+            judged_on_loop.append(False)
+        return real_judge(*args)
+
+    monkeypatch.setattr(proxy_module, "judge_exchange", judge)
+    _, direct_url = upstream
+    proxy, proxy_url = start_proxy(direct_url, record=tmp_path / "cassettes")
+    body = {"model": "upstream-model", "messages": [{"role": "user", "content": "hi"}]}
+    headers = {"X-API-Key": "sk_live_judge_thread_1"}
+    assert httpx.post(proxy_url + "/v1/chat/completions", json=body, headers=headers).status_code == 200
+    streamed = httpx.post(proxy_url + "/v1/chat/completions", json={**body, "stream": True}, headers=headers)
+    assert streamed.text.endswith("data: [DONE]\n\n")
+    assert judged_on_loop == [False, False]
+    assert proxy.report.exchanges == 2 and len(proxy.recorded) == 2
