@@ -3,6 +3,12 @@
 Positive bodies match ``chat-request``; negative bodies do not. Both get the run's model and
 ``max_tokens`` forced in (negative ones only while they stay invalid), strings cut short and
 ``max_iterations`` pinned to 1, so a generated request costs no more than a hand-written one.
+
+Positive bodies also follow the rules the contract states but JSON Schema cannot express, as
+OpenAI-compatible servers enforce them: a ``tool_choice`` that names a function names one of the
+``tools``, and tool ``parameters`` / ``input_schema`` and ``response_format.json_schema.schema`` are
+small, satisfiable JSON Schemas (generated ones are arbitrary objects). Without that, a correct
+server's 400 for a tool it was never offered would read as the contract being laxer than the target.
 Generation is deterministic for a given seed and cached per process.
 """
 
@@ -16,7 +22,7 @@ from typing import Any
 
 import contracts
 
-__all__ = ["CHAT_OPERATION", "generated_bodies", "tame_negative", "tame_positive"]
+__all__ = ["CHAT_OPERATION", "consistent_body", "generated_bodies", "tame_negative", "tame_positive"]
 
 CHAT_OPERATION = ("/api/v1/chat/completions", "POST")
 """The operation whose request schema generation follows (every chat alias shares it)."""
@@ -49,6 +55,40 @@ def _force(body: dict[str, Any], model: str, max_tokens: int) -> dict[str, Any]:
     return forced
 
 
+TOOL_SCHEMA: dict[str, Any] = {"type": "object", "properties": {"query": {"type": "string"}}}
+"""The schema put in generated valid tools and structured-output requests."""
+
+
+def consistent_body(body: dict[str, Any]) -> dict[str, Any]:
+    """Make a valid body follow the cross-field rules JSON Schema cannot state (see the module docstring)."""
+    out = dict(body)
+    names: list[str] = []
+    if isinstance(out.get("tools"), list):
+        tools = []
+        for given in out["tools"]:
+            tool = given
+            if isinstance(given, dict) and isinstance(given.get("function"), dict):
+                tool = {**given, "function": {**given["function"], "parameters": TOOL_SCHEMA}}
+                names.append(str(given["function"].get("name")))
+            elif isinstance(given, dict) and "input_schema" in given:
+                tool = {**given, "input_schema": TOOL_SCHEMA}
+                names.append(str(given.get("name")))
+            tools.append(tool)
+        out["tools"] = tools
+    choice = out.get("tool_choice")
+    if isinstance(choice, dict):
+        function = choice.get("function")
+        function = function if isinstance(function, dict) else {}
+        if function.get("name") not in names:
+            out["tool_choice"] = {**choice, "function": {**function, "name": names[0]}} if names else "auto"
+    response_format = out.get("response_format")
+    if isinstance(response_format, dict) and isinstance(response_format.get("json_schema"), dict):
+        out["response_format"] = {
+            **response_format, "json_schema": {**response_format["json_schema"], "schema": TOOL_SCHEMA}
+        }  # fmt: skip
+    return out
+
+
 def tame_positive(body: Any, model: str, max_tokens: int) -> dict[str, Any] | None:
     """A valid, cheap version of a generated valid body, or None when taming broke it.
 
@@ -58,7 +98,7 @@ def tame_positive(body: Any, model: str, max_tokens: int) -> dict[str, Any] | No
     """
     if not isinstance(body, dict):
         return None
-    tamed = _force(_trim(body), model, max_tokens)
+    tamed = consistent_body(_force(_trim(body), model, max_tokens))
     return tamed if not contracts.errors_for("chat-request", tamed) else None
 
 

@@ -10,7 +10,8 @@ Load with ``hooks = "contracts.conformance.schemathesis_checks"`` in ``schemathe
 * ``ainative_usage_sum``: ``usage.total_tokens == prompt_tokens + completion_tokens``;
 * a ``before_call`` hook that forces a cheap model and a small ``max_tokens`` into chat bodies
   (``AINATIVE_CHECK_MODEL``, default ``claude-3-5-haiku-20241022``; ``AINATIVE_CHECK_MAX_TOKENS``, default 16),
-  keeping invalid bodies invalid.
+  keeping invalid bodies invalid, and makes valid bodies follow the rules JSON Schema cannot state
+  (a ``tool_choice`` names one of the ``tools``; see :func:`contracts.conformance.fuzz.consistent_body`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import schemathesis
 
 import contracts
 from contracts.conformance.budget import DEFAULT_MAX_TOKENS, FALLBACK_MODEL
+from contracts.conformance.fuzz import consistent_body
 from contracts.conformance.sse import framing_problems, grammar_problems, parse_events, payloads
 from contracts.usage import usage_problem
 
@@ -102,6 +104,8 @@ def force_budget(body: Any, model: str, max_tokens: int) -> Any:
         forced["max_iterations"] = 1
     if forced.get("preferred_model") is not None:
         forced["preferred_model"] = model
+    if was_valid:
+        forced = consistent_body(forced)  # tool_choice names an offered tool; small satisfiable schemas
     still_valid = not contracts.errors_for("chat-request", forced)
     return forced if still_valid == was_valid else body
 

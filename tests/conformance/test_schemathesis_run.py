@@ -8,6 +8,7 @@ case) are left out of the verdict, anything else it reports as an error is not.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -61,9 +62,19 @@ def test_verdict_leaves_out_generation_errors_only(tmp_path: Path) -> None:
     assert [p.split(":")[0] for p in problems] == ["POST /b", "GET /c"]
 
 
-@pytest.mark.parametrize("headers", [[], ["-H", "X-API-Key: sk_schemathesis_key"]], ids=["no-key", "with-key"])
-def test_st_run_default_checks_pass_on_the_served_mock(tmp_path: Path, headers: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("headers", "hooks"),
+    [([], None), (["-H", "X-API-Key: sk_schemathesis_key"], "contracts.conformance.schemathesis_checks")],
+    ids=["no-key", "with-key-and-hooks"],
+)
+def test_st_run_default_checks_pass_on_the_served_mock(tmp_path: Path, headers: list[str], hooks: str | None) -> None:
+    """With a key, the project's hooks keep valid bodies valid for a real server.
+
+    Without them, schemathesis sends a ``tool_choice`` naming a function that is not in ``tools``
+    (JSON Schema cannot forbid it); the mock answers 400 as OpenAI does, and ST202 fails.
+    """
     junit = tmp_path / "st.xml"
+    env = {**os.environ, **({"SCHEMATHESIS_HOOKS": hooks} if hooks else {})}
     with ServerThread(create_app()) as server:
         url = server.base_url
         result = subprocess.run(
@@ -72,7 +83,7 @@ def test_st_run_default_checks_pass_on_the_served_mock(tmp_path: Path, headers: 
                 "--include-path-regex", API_OPERATIONS, "--max-examples", "15", "--seed", "1",
                 "--no-color", "--report", "junit", "--report-junit-path", str(junit),
             ],
-            capture_output=True, text=True, timeout=900, check=False, cwd=tmp_path,
+            capture_output=True, text=True, timeout=900, check=False, cwd=tmp_path, env=env,
         )  # fmt: skip
     assert junit.exists(), result.stdout[-3000:] + result.stderr[-2000:]
     problems, cases = verdict(junit)
