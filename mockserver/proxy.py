@@ -18,6 +18,7 @@ import codecs
 import contextlib
 import json
 import logging
+import os
 import re
 import signal
 import threading
@@ -56,9 +57,11 @@ __all__ = [
     "ValidationProxy",
     "Violation",
     "build_parser",
+    "outputs_problem",
     "proxy_uvicorn_config",
     "run_command",
     "serve_proxy",
+    "shown_url",
     "upstream_problem",
 ]
 
@@ -643,6 +646,10 @@ def serve_proxy(
     from mockserver.server import listening_socket
 
     proxy = ValidationProxy(upstream, record=record, scrub=scrub)
+    problem = outputs_problem(record, report)
+    if problem:  # found now, not after an hour of traffic
+        sys.stderr.write(f"ainative-mock proxy: {problem}\n")
+        return 1
     try:
         sock = listening_socket(host, port)
     except OSError as exc:
@@ -673,6 +680,26 @@ def serve_proxy(
         signal.signal(signal.SIGTERM, previous)
         written = _write_report(proxy, report)
     return 0 if written else 1
+
+
+def outputs_problem(record: Path | None, report: Path | None) -> str | None:
+    """Why the record directory or the report file cannot be written (checked before serving), or None."""
+    if record is not None:
+        try:
+            record.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return f"--record {record}: cannot create the directory: {exc.strerror or exc}"
+        if not os.access(record, os.W_OK | os.X_OK):
+            return f"--record {record}: the directory is not writable"
+    if report is not None:
+        if report.is_dir():
+            return f"--report {report}: is a directory, expected a file name"
+        folder = report.parent
+        if not folder.is_dir():
+            return f"--report {report}: the directory {folder} does not exist"
+        if not os.access(folder, os.W_OK | os.X_OK) or (report.exists() and not os.access(report, os.W_OK)):
+            return f"--report {report}: not writable"
+    return None
 
 
 def _interrupt(signum: int, frame: object) -> None:

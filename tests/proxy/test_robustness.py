@@ -242,3 +242,18 @@ def test_judging_runs_off_the_event_loop(upstream, start_proxy, monkeypatch, tmp
     assert streamed.text.endswith("data: [DONE]\n\n")
     assert judged_on_loop == [False, False]
     assert proxy.report.exchanges == 2 and len(proxy.recorded) == 2
+
+
+def test_unwritable_outputs_are_refused_before_serving(tmp_path, capsys) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    cases = [
+        ({"record": a_file / "cassettes"}, "--record"),  # under a file: cannot be created
+        ({"report": tmp_path / "missing" / "r.json"}, "does not exist"),
+        ({"report": tmp_path}, "is a directory"),
+    ]
+    for options, says in cases:
+        assert proxy_module.serve_proxy("http://127.0.0.1:9", port=0, **options) == 1  # returns: never served
+        assert says in capsys.readouterr().err
+    assert proxy_module.outputs_problem(tmp_path / "new" / "cassettes", tmp_path / "r.xml") is None
+    assert (tmp_path / "new" / "cassettes").is_dir()
