@@ -272,6 +272,7 @@ class ValidationProxy:
         self.pool = pool
         self.report = ProxyReport(shown_url(self.upstream))
         self.recorded: list[Path] = []
+        self._written: set[Path] = set()
         self._lock = threading.Lock()
         self._numbers = count(1)
         self._clients: dict[int, httpx.AsyncClient] = {}
@@ -528,15 +529,16 @@ class ValidationProxy:
         with self._lock:
             self.report.exchanges += 1
             self.report.violations.extend(violations)
-        written = None
+        written, again = None, False
         if self.record is not None:
-            written = self._record(scrubber, method, path, request_body, upstream, body, events)
+            written, again = self._record(scrubber, method, path, request_body, upstream, body, events)
         failed = sum(v.level == "failed" for v in violations)
         shape = f"{len(events)} event(s)" if events is not None else f"{len(body)} byte(s)"
         log.info(
             "%s %s -> %d, %s, %d violation(s), %d warning(s), request_id=%s%s",
             method, path, status, shape, failed, len(violations) - failed, request_id,
-            f", recorded {written.name}" if written else "",
+            (f", recorded {written.name}" if written else "")
+            + (" (replacing this session's earlier exchange with the same match values)" if again else ""),
         )  # fmt: skip
         for violation in violations:
             log.warning(violation.line())
@@ -551,7 +553,8 @@ class ValidationProxy:
         upstream: httpx.Response,
         body: bytes,
         events: tuple[RecordedEvent, ...] | None,
-    ) -> Path | None:
+    ) -> tuple[Path | None, bool]:
+        """Write the cassette; returns its path (None: not written) and whether this session wrote it before."""
         assert self.record is not None
         try:
             parsed: Any = json.loads(request_body) if request_body else None
@@ -569,10 +572,12 @@ class ValidationProxy:
             written = Cassette(request, response).write(self.record)
         except OSError as exc:
             log.error("proxy: cannot write a cassette into %s: %s", self.record, exc)
-            return None
+            return None, False
         with self._lock:
+            again = written in self._written
+            self._written.add(written)
             self.recorded.append(written)
-        return written
+        return written, again
 
 
 def _scrub_text(scrubber: Scrubber, text: str) -> str:

@@ -257,3 +257,17 @@ def test_unwritable_outputs_are_refused_before_serving(tmp_path, capsys) -> None
         assert says in capsys.readouterr().err
     assert proxy_module.outputs_problem(tmp_path / "new" / "cassettes", tmp_path / "r.xml") is None
     assert (tmp_path / "new" / "cassettes").is_dir()
+
+
+@pytest.mark.socket
+def test_the_log_says_when_an_exchange_replaces_one_recorded_earlier(upstream, start_proxy, tmp_path, caplog) -> None:
+    caplog.set_level("INFO", logger="mockserver.proxy")
+    _, direct_url = upstream
+    _, proxy_url = start_proxy(direct_url, record=tmp_path / "cassettes")
+    body = {"model": "upstream-model", "messages": [{"role": "user", "content": "same question"}]}
+    for key in ("sk_live_first_caller_1", "sk_live_other_caller_2"):  # the key is not a match key: one cassette
+        assert httpx.post(proxy_url + "/v1/chat/completions", json=body, headers={"X-API-Key": key}).status_code == 200
+    lines = [r.getMessage() for r in caplog.records if "-> 200" in r.getMessage()]
+    assert len(lines) == 2 and "replacing" not in lines[0]
+    assert "recorded post-v1-chat-completions-" in lines[1] and "replacing this session's earlier exchange" in lines[1]
+    assert len(list((tmp_path / "cassettes").iterdir())) == 1
