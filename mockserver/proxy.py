@@ -68,6 +68,8 @@ __all__ = [
 log = logging.getLogger("mockserver.proxy")
 
 VIOLATIONS_ROUTE = "/_proxy/violations"
+LISTED_PER_CLAUSE = 100
+"""Violations of one clause kept with their evidence in the report; the rest are counted only."""
 MAX_JUDGED_BYTES = 4_000_000
 """Answers longer than this are forwarded but not judged or recorded."""
 
@@ -117,26 +119,47 @@ class Violation:
 
 @dataclass
 class ProxyReport:
-    """What the proxy saw: exchanges judged, violations, clauses exercised."""
+    """What the proxy saw: exchanges judged, violations, clauses exercised.
+
+    Every violation is counted; the first :data:`LISTED_PER_CLAUSE` of each clause are kept with
+    their evidence, so a proxy left running for days keeps a bounded report.
+    """
 
     upstream: str
     exchanges: int = 0
     violations: list[Violation] = field(default_factory=list)
     unjudged: dict[str, int] = field(default_factory=dict)  # why an exchange could not be judged -> how often
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (clause, level) -> how many, listed or not
+
+    def add(self, violations: Iterable[Violation]) -> None:
+        """Count ``violations``; list those of a clause that has fewer than the limit listed."""
+        for v in violations:
+            listed = sum(n for (clause, _), n in self.counts.items() if clause == v.clause)
+            self.counts[(v.clause, v.level)] = self.counts.get((v.clause, v.level), 0) + 1
+            if listed < LISTED_PER_CLAUSE:
+                self.violations.append(v)
+
+    def _count(self, level: str | None = None, clause: str | None = None) -> int:
+        return sum(
+            n
+            for (c, lv), n in self.counts.items()
+            if (level is None or lv == level) and (clause is None or c == clause)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report (also what ``GET /_proxy/violations`` answers)."""
         by_clause: dict[str, int] = {}
-        for v in self.violations:
-            by_clause[v.clause] = by_clause.get(v.clause, 0) + 1
+        for (clause, _), n in self.counts.items():
+            by_clause[clause] = by_clause.get(clause, 0) + n
         return {
             "upstream": self.upstream,
             "exchanges": self.exchanges,
-            "count": sum(v.level == "failed" for v in self.violations),
-            "warnings": sum(v.level == "warning" for v in self.violations),
+            "count": self._count("failed"),
+            "warnings": self._count("warning"),
             "unjudged": dict(sorted(self.unjudged.items())),
             "by_clause": dict(sorted(by_clause.items())),
             "violations": [asdict(v) for v in self.violations],
+            "unlisted": self._count() - len(self.violations),
         }
 
     def to_report(self) -> Report:
@@ -146,14 +169,21 @@ class ProxyReport:
         descriptions[REQUEST_SCHEMA_CLAUSE] = "Every chat request body matches chat-request"
         for clause_id, description in descriptions.items():
             found = [v for v in self.violations if v.clause == clause_id]
-            if found and all(v.level == "warning" for v in found):
+            failed, warned = self._count("failed", clause_id), self._count("warning", clause_id)
+            more = failed + warned - len(found)
+            tail = f"\n... and {more} more" if more > 0 else ""
+            if warned and not failed:
                 evidence = "\n".join(f"{v.method} {v.path} -> {v.status}: {v.evidence}" for v in found)
-                results.append(ClauseResult(clause_id, description, "warning", f"{len(found)} warning(s)\n{evidence}"))
-            elif found:
+                results.append(
+                    ClauseResult(clause_id, description, "warning", f"{warned} warning(s)\n{evidence}{tail}")
+                )
+            elif failed:
                 evidence = "\n".join(
                     f"{v.method} {v.path} -> {v.status} (request id {v.request_id}): {v.evidence}" for v in found
                 )
-                results.append(ClauseResult(clause_id, description, "failed", f"{len(found)} violation(s)\n{evidence}"))
+                results.append(
+                    ClauseResult(clause_id, description, "failed", f"{failed + warned} violation(s)\n{evidence}{tail}")
+                )
             else:
                 results.append(
                     ClauseResult(clause_id, description, "passed", f"no violation in {self.exchanges} exchange(s)")
@@ -528,7 +558,7 @@ class ValidationProxy:
         ]
         with self._lock:
             self.report.exchanges += 1
-            self.report.violations.extend(violations)
+            self.report.add(violations)
         written, again = None, False
         if self.record is not None:
             written, again = self._record(scrubber, method, path, request_body, upstream, body, events)

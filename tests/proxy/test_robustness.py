@@ -271,3 +271,23 @@ def test_the_log_says_when_an_exchange_replaces_one_recorded_earlier(upstream, s
     assert len(lines) == 2 and "replacing" not in lines[0]
     assert "recorded post-v1-chat-completions-" in lines[1] and "replacing this session's earlier exchange" in lines[1]
     assert len(list((tmp_path / "cassettes").iterdir())) == 1
+
+
+def test_a_long_session_keeps_a_bounded_report_with_exact_counts() -> None:
+    from mockserver.proxy import LISTED_PER_CLAUSE, ProxyReport, Violation
+
+    report = ProxyReport("http://upstream.test")
+    noisy = Violation("chat.usage-sum", "POST", "/v1/chat/completions", 200, "req_1", "total off by one")
+    rare = Violation("stream.grammar", "POST", "/v1/chat/completions", 200, "req_2", "two finish reasons")
+    report.add([noisy] * (LISTED_PER_CLAUSE + 150))
+    report.add([rare])
+    document = report.to_dict()
+    assert document["count"] == LISTED_PER_CLAUSE + 151
+    assert document["by_clause"] == {"chat.usage-sum": LISTED_PER_CLAUSE + 150, "stream.grammar": 1}
+    assert len(document["violations"]) == LISTED_PER_CLAUSE + 1  # the rare clause is still listed
+    assert document["unlisted"] == 150
+    results = {r.id: r for r in report.to_report().results}
+    assert results["chat.usage-sum"].status == "failed"
+    assert results["chat.usage-sum"].evidence.startswith(f"{LISTED_PER_CLAUSE + 150} violation(s)")
+    assert results["chat.usage-sum"].evidence.endswith("... and 150 more")
+    assert results["stream.grammar"].status == "failed"
