@@ -4,7 +4,8 @@ The request's ``tools`` (OpenAI ``{"type": "function", "function": {...}}`` or t
 route's ``{"name", "input_schema"}``) and ``tool_choice`` decide:
 
 - ``"none"``: no tool call.
-- ``{"type": "function", "function": {"name": N}}``: one call to ``N``.
+- ``{"type": "function", "function": {"name": N}}``: one call to ``N`` (with ``{}`` as its
+  arguments if ``tools`` does not declare ``N``: requests are taken leniently, as the contract says).
 - ``"required"``: a call to each tool the last user message names (only the first when
   ``parallel_tool_calls`` is false); if it names none, the tool of a matching reply rule, else the
   first tool.
@@ -88,7 +89,7 @@ def plan_tool_calls(body: Mapping[str, Any], seed: int, prompt: str, rule_reply:
     ``rule_reply`` is the reply of the reply rule matching ``prompt``, if any.
 
     Raises:
-        ToolChoiceError: ``tool_choice`` names a function that is not in ``tools``.
+        ToolChoiceError: ``tool_choice`` is an object without a function name.
         mockserver.instances.SchemaError: a tool's ``parameters`` schema cannot be satisfied.
     """
     tools = tools_of(body)
@@ -105,9 +106,11 @@ def plan_tool_calls(body: Mapping[str, Any], seed: int, prompt: str, rule_reply:
         function: Mapping[str, Any] = inner if isinstance(inner, Mapping) else choice
         wanted = function.get("name")
         chosen = [tool for tool in tools if tool.name == wanted][:1]
+        if not chosen and isinstance(wanted, str) and wanted:
+            # Lenient like the contract: call the named function even if ``tools`` lacks it (no schema: {}).
+            chosen = [Tool(wanted, {"type": "object", "properties": {}})]
         if not chosen:
-            offered = ", ".join(tool.name for tool in tools)
-            raise ToolChoiceError(f"tool_choice names function {wanted!r}, which is not in tools ({offered})")
+            raise ToolChoiceError("tool_choice names no function")
     else:
         chosen = _named_in(prompt, tools)
         if not parallel:

@@ -159,11 +159,10 @@ def test_follow_up_turn_with_tool_result_answers_text_about_it(mock: Mock) -> No
     assert '"temperature": 21' in answer["message"]["content"]
 
 
-def test_tool_choice_naming_a_missing_tool_is_400(mock: Mock) -> None:
-    response = mock.post(ask("x", tool_choice={"type": "function", "function": {"name": "launch"}}))
-    assert response.status_code == 400
-    message = error_message(check_response(response))
-    assert "launch" in message and "get_weather" in message
+def test_tool_choice_naming_an_undeclared_tool_still_calls_it(mock: Mock) -> None:
+    # The contract cannot say "a name from tools", so the mock takes the request leniently.
+    body = check_response(mock.post(ask("x", tool_choice={"type": "function", "function": {"name": "launch"}})))
+    assert calls_of(body) == [("launch", {})]
 
 
 def test_unsatisfiable_parameters_are_400_not_500(mock: Mock) -> None:
