@@ -525,9 +525,11 @@ class ValidationProxy:
         else:
             events = tuple(clock.events)
             await anyio.to_thread.run_sync(self._judge, scope, incoming, request_body, upstream, bytes(decoded), events)
-        if not client_gone:
+        if not client_gone and complete:
             with contextlib.suppress(OSError):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
+        # when the upstream broke off, the response is left unfinished: the server drops the connection,
+        # so the client sees the same broken stream the upstream sent, not a clean end
 
     # -- judging and recording --------------------------------------------------------------
     def _unjudged(self, reason: str) -> None:

@@ -7,6 +7,7 @@ models routes the way an OpenAI-compatible server does, with:
 - planted defects (``defect``): ``usage-sum`` (total_tokens off by one), ``extra-field`` (a field
   the contract lacks), ``status-201`` (chat answers 201), ``no-retry-after`` (429 without
   Retry-After), ``double-finish`` (two chunks carry a finish_reason),
+  ``break-stream`` (the connection drops after two stream events),
   ``leaky-error`` (other routes answer an off-contract error echoing the caller's credentials);
 - a log of what it received (``received``), to show the proxy forwarded it unchanged.
 
@@ -198,6 +199,8 @@ class Upstream:
             for index, frame in enumerate(frames):
                 if index and self.pace_s:
                     await anyio.sleep(self.pace_s)
+                if self.defect == "break-stream" and index == 2:  # the connection drops mid-stream
+                    raise ConnectionAbortedError("planted: the upstream breaks off the stream")
                 self.sent_at.append(time.perf_counter())
                 await send({"type": "http.response.body", "body": frame.encode(), "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -131,3 +131,22 @@ def test_a_client_that_hangs_up_stops_the_upstream_stream(upstream, start_proxy,
     while "the client left" not in caplog.text and time.monotonic() < deadline:
         time.sleep(0.02)
     assert re.search(r"POST /api/v1/chat/completions -> 200, the client left after [1-4] event", caplog.text)
+
+
+def test_a_stream_the_upstream_breaks_off_reaches_the_client_broken(upstream, start_proxy, tmp_path) -> None:
+    app, direct_url = upstream
+    app.defect = "break-stream"
+    proxy, proxy_url = start_proxy(direct_url, record=tmp_path / "cassettes")
+    seen: dict[str, bytes] = {}
+    for name, url in (("direct", direct_url), ("proxy", proxy_url)):
+        received = b""
+        with (
+            httpx.Client(timeout=30) as client,
+            client.stream("POST", url + CHAT, json=_chat(stream=True), headers={"X-API-Key": KEY}) as response,
+            pytest.raises(httpx.RemoteProtocolError),  # as directly: an incomplete body, not a clean end
+        ):
+            for piece in response.iter_raw():
+                received += piece
+        seen[name] = received
+    assert seen["proxy"].count(b"\n\n") == seen["direct"].count(b"\n\n") == 2  # what came, came through
+    assert proxy.report.exchanges == 0 and not (tmp_path / "cassettes").exists()  # neither judged nor recorded
