@@ -276,6 +276,7 @@ class ValidationProxy:
         timeout: seconds to wait for the upstream to connect and for each read.
         pool: keep connections to the upstream open between requests (per event loop); ``False`` opens
             and closes one per request, for a proxy served from short-lived event loops (in-process).
+        upstream_name: where ``upstream`` came from, for the error message when it is not a base URL.
 
     Example:
         >>> proxy = ValidationProxy("http://127.0.0.1:8000")
@@ -291,8 +292,9 @@ class ValidationProxy:
         scrub: Sequence[str] = (),
         timeout: float = 300.0,
         pool: bool = True,
+        upstream_name: str = "--upstream",
     ) -> None:
-        problem = upstream_problem(upstream)
+        problem = upstream_problem(upstream, upstream_name)
         if problem:
             raise ValueError(problem)
         self.upstream = upstream.rstrip("/")
@@ -636,19 +638,19 @@ def shown_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username}:{SCRUBBED}@{host}"))
 
 
-def upstream_problem(upstream: str) -> str | None:
-    """What is wrong with an ``--upstream`` URL, or None when the proxy can forward to it."""
+def upstream_problem(upstream: str, name: str = "--upstream") -> str | None:
+    """What is wrong with an ``--upstream`` URL (``name`` says where it came from), or None when it is usable."""
     shown = shown_url(upstream)
     try:
         url = httpx.URL(upstream)
     except (httpx.InvalidURL, TypeError) as exc:
-        return f"--upstream {shown!r} is not a URL: {exc}"
+        return f"{name} {shown!r} is not a URL: {exc}"
     if url.scheme not in ("http", "https") or not upstream.startswith(("http://", "https://")):
-        return f"--upstream must start with http:// or https://, got {shown!r}"
+        return f"{name} must start with http:// or https://, got {shown!r}"
     if not url.host:
-        return f"--upstream {shown!r} names no host"
+        return f"{name} {shown!r} names no host"
     if url.query or url.fragment:
-        return f"--upstream {shown!r}: a base URL has no query or fragment (the proxy appends each request's)"
+        return f"{name} {shown!r}: a base URL has no query or fragment (the proxy appends each request's)"
     return None
 
 

@@ -93,7 +93,10 @@ class Recorder:
         if path.suffix == ".json":
             raise CassetteError(f"cannot record into the file {path}: name a cassette directory")
         self.path = path
-        self.proxy = ValidationProxy(upstream, record=path, pool=False)
+        try:
+            self.proxy = ValidationProxy(upstream, record=path, pool=False, upstream_name=UPSTREAM_ENV)
+        except ValueError as exc:
+            raise CassetteError(f"recording cassette {path}: {exc}") from None
         names = {urlsplit(h).hostname or h for h in (IN_PROCESS_URL, *hosts, *PRODUCTION_HOSTS)}
         self.interceptor = Interceptor(self.proxy, sorted(names))
         self.rewrite = rewrite

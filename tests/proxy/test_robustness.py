@@ -291,3 +291,13 @@ def test_a_long_session_keeps_a_bounded_report_with_exact_counts() -> None:
     assert results["chat.usage-sum"].evidence.startswith(f"{LISTED_PER_CLAUSE + 150} violation(s)")
     assert results["chat.usage-sum"].evidence.endswith("... and 150 more")
     assert results["stream.grammar"].status == "failed"
+
+
+def test_a_bad_upstream_env_names_the_variable_when_recording(tmp_path, monkeypatch) -> None:
+    from mockserver.cassettes import CassetteError
+    from mockserver.recording import UPSTREAM_ENV, Recorder
+
+    monkeypatch.setenv(UPSTREAM_ENV, "http://127.0.0.1:abc")
+    says = f"recording cassette .*: {UPSTREAM_ENV} 'http://127.0.0.1:abc' is not a URL"
+    with pytest.raises(CassetteError, match=says):
+        Recorder(tmp_path / "hello")
