@@ -239,6 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         speed = f"x{config.replay_speed:g} timing" if config.replay_speed else "no delays"
         sys.stdout.write(f"Replaying {count} cassette(s) from {config.cassettes} ({config.replay}, {speed})\n")
+        if count == 0:
+            sys.stderr.write(f"ainative-mock serve: warning: no cassette (*.json) in {config.cassettes}\n")
     if not (config.admin_token or is_loopback(config.host)):
         sys.stderr.write("ainative-mock: bound beyond loopback without --admin-token: the control API is off\n")
     watch = None

@@ -301,3 +301,16 @@ def test_a_bad_upstream_env_names_the_variable_when_recording(tmp_path, monkeypa
     says = f"recording cassette .*: {UPSTREAM_ENV} 'http://127.0.0.1:abc' is not a URL"
     with pytest.raises(CassetteError, match=says):
         Recorder(tmp_path / "hello")
+
+
+def test_serving_an_empty_cassette_directory_warns(tmp_path, capsys) -> None:
+    import socket
+
+    from mockserver.cli import main
+
+    with socket.socket() as busy:  # the port is taken: serve stops right after its checks
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        status = main(["serve", "--port", str(busy.getsockname()[1]), "--cassettes", str(tmp_path)])
+    assert status != 0
+    assert f"warning: no cassette (*.json) in {tmp_path}" in capsys.readouterr().err
