@@ -266,6 +266,19 @@ class _UpstreamTransport(httpx.AsyncHTTPTransport):
         return response
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """One exchange in flight: what the client sent, and the upstream's answer as it began."""
+
+    scope: Scope
+    incoming: dict[str, str]  # the client's request headers, names lower-cased
+    request_body: bytes
+    upstream: httpx.Response
+    headers: list[tuple[bytes, bytes]]  # the upstream's headers, passed on
+    decoder: _Decoder
+    started: float  # perf_counter when the request went upstream
+
+
 class ValidationProxy:
     """ASGI app forwarding every request to ``upstream`` and judging every answer.
 
@@ -427,23 +440,16 @@ class ValidationProxy:
             out_headers = [(k, v) for k, v in upstream.headers.raw if k.decode("latin-1").lower() not in _HOP_BY_HOP]
             content_type = upstream.headers.get("content-type", "")
             decoder = _Decoder(upstream.headers.get("content-encoding", ""))
+            answer = _Answer(scope, incoming, body, upstream, out_headers, decoder, started)
             if content_type.split(";")[0].strip().lower() == "text/event-stream":
-                await self._pass_stream(send, receive, upstream, out_headers, decoder, scope, incoming, body, started)
+                await self._pass_stream(send, receive, answer)
             else:
-                await self._pass_whole(send, upstream, out_headers, decoder, scope, incoming, body)
+                await self._pass_whole(send, answer)
         finally:
             await upstream.aclose()
 
-    async def _pass_whole(
-        self,
-        send: Send,
-        upstream: httpx.Response,
-        headers: list[tuple[bytes, bytes]],
-        decoder: _Decoder,
-        scope: Scope,
-        incoming: dict[str, str],
-        request_body: bytes,
-    ) -> None:
+    async def _pass_whole(self, send: Send, answer: _Answer) -> None:
+        upstream, decoder = answer.upstream, answer.decoder
         raw = bytearray()
         try:
             async for chunk in upstream.aiter_raw():
@@ -461,29 +467,17 @@ class ValidationProxy:
         else:
             # judging (JSON Schema, pure Python) and writing the cassette run in a worker thread: a long
             # answer must not freeze the event loop, and with it every other exchange in flight
-            violations = await anyio.to_thread.run_sync(
-                self._judge, scope, incoming, request_body, upstream, decoded, None
-            )
+            violations = await anyio.to_thread.run_sync(self._judge, answer, decoded, None)
         failed = sum(v.level == "failed" for v in violations)  # warnings are listed, not counted
-        headers = [*headers, (b"x-contract-violations", str(failed).encode())]
+        headers = [*answer.headers, (b"x-contract-violations", str(failed).encode())]
         await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": bytes(raw)})
 
-    async def _pass_stream(
-        self,
-        send: Send,
-        receive: Receive,
-        upstream: httpx.Response,
-        headers: list[tuple[bytes, bytes]],
-        decoder: _Decoder,
-        scope: Scope,
-        incoming: dict[str, str],
-        request_body: bytes,
-        started: float,
-    ) -> None:
-        await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
+    async def _pass_stream(self, send: Send, receive: Receive, answer: _Answer) -> None:
+        upstream, decoder, scope = answer.upstream, answer.decoder, answer.scope
+        await send({"type": "http.response.start", "status": upstream.status_code, "headers": answer.headers})
         decoded = bytearray()
-        clock = _EventClock(started)
+        clock = _EventClock(answer.started)
         complete = True
         client_gone = False
         async with anyio.create_task_group() as group:
@@ -526,7 +520,7 @@ class ValidationProxy:
             self._unjudged(f"stream longer than {MAX_JUDGED_BYTES} bytes")
         else:
             events = tuple(clock.events)
-            await anyio.to_thread.run_sync(self._judge, scope, incoming, request_body, upstream, bytes(decoded), events)
+            await anyio.to_thread.run_sync(self._judge, answer, bytes(decoded), events)
         if not client_gone and complete:
             with contextlib.suppress(OSError):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -541,15 +535,8 @@ class ValidationProxy:
         if first:
             log.warning("proxy: forwarded but not judged nor recorded: %s", reason)
 
-    def _judge(
-        self,
-        scope: Scope,
-        incoming: dict[str, str],
-        request_body: bytes,
-        upstream: httpx.Response,
-        body: bytes,
-        events: tuple[RecordedEvent, ...] | None,
-    ) -> list[Violation]:
+    def _judge(self, answer: _Answer, body: bytes, events: tuple[RecordedEvent, ...] | None) -> list[Violation]:
+        scope, incoming, request_body, upstream = answer.scope, answer.incoming, answer.request_body, answer.upstream
         number = next(self._numbers)
         request_id = upstream.headers.get("x-request-id") or incoming.get("x-request-id") or f"proxy-{number}"
         scrubber = self.scrubber.with_literals(credential_literals(incoming))
