@@ -352,7 +352,11 @@ class AccountResource(ControlResource):
 
     async def put(self, request: Request) -> Response:
         wanted = request.path_params["id"]
-        key = next((k for k, _ in self.state.ledger.accounts() if hmac.compare_digest(account_id(k), wanted)), None)
+        wanted_bytes = wanted.encode("utf-8", "surrogatepass")  # compare_digest takes only ASCII str
+        key = next(
+            (k for k, _ in self.state.ledger.accounts() if hmac.compare_digest(account_id(k).encode(), wanted_bytes)),
+            None,
+        )
         if key is None:
             return self._error(404, f"No account {wanted!r}; GET /_mock/accounts lists them")
         body = await self.read(request, KEY_BODY)

@@ -189,6 +189,14 @@ def test_accounts_list_masked_keys_and_edit_by_id() -> None:
     assert client.put(f"/_mock/accounts/{account['id']}", json={"credits": -1}).status_code == 422
 
 
+@pytest.mark.parametrize("wanted", ["%C3%B1%C3%9D%F0%AA%8E%9A", "%ED%A0%80", "%25"])
+def test_an_account_id_that_is_not_ascii_is_a_404_not_a_500(wanted: str) -> None:
+    client = TestClient(AINativeMock(MockConfig()).app)
+    client.post(CHAT, headers={"X-API-Key": KEY}, json=BODY)
+    response = client.put(f"/_mock/accounts/{wanted}", json={"credits": 1})
+    assert response.status_code == 404, response.text
+
+
 def test_accounts_need_the_admin_token_when_set() -> None:
     client = TestClient(AINativeMock(MockConfig(admin_token="t0ken")).app)
     assert client.get("/_mock/accounts").status_code == 401
