@@ -14,9 +14,11 @@ ALLOWED_FROM_MOCK = {
     "contracts.conformance.traffic",
     "contracts.conformance.clauses",
     "contracts.conformance.report",
+    "contracts.conformance.sse",
 }
 """What mockserver/ may import from contracts/: the package API, the shared usage rule, the ``check`` CLI
-(``ainative-mock check``), and the clauses and reports the validation proxy judges traffic with. Not the
+(``ainative-mock check``), and the clauses, SSE event parser and reports the validation proxy judges and records
+traffic with. Not the
 conformance runner's transport: the mock has its own (``mockserver/transports.py``)."""
 
 
