@@ -67,38 +67,6 @@ def __getattr__(name: str) -> Any:
 
 
 __test__ = {
-    "MockConfig": """
-        >>> config = MockConfig(credits=100, rpm=5)
-        >>> config.credits, config.rpm, config.replace(rpm=10).rpm
-        (100, 5, 10)
-    """,
-    "load_config": """
-        >>> load_config({"seed": "7"}, env={"AINATIVE_MOCK_CREDITS": "50"}).seed, load_config(env={}).credits
-        (7, 1000000)
-        >>> load_config(env={"AINATIVE_MOCK_CREDITS": "50"}).credits
-        50
-    """,
-    "ConfigError": """
-        >>> try:
-        ...     load_config({"credits": -1}, env={})
-        ... except ConfigError as error:
-        ...     print(error)
-        credits: must be >= 0
-    """,
-    "Fault": """
-        >>> with InProcessMock() as mock:
-        ...     fault = mock.queue_fault("disconnect", after_chunks=3)
-        ...     fault.name, fault.after_chunks, fault.stream_only
-        ('disconnect', 3, True)
-    """,
-    "FaultError": """
-        >>> with InProcessMock() as mock:
-        ...     try:
-        ...         mock.queue_fault("explode")
-        ...     except FaultError as error:
-        ...         print(type(error).__name__, "explode" in str(error))
-        FaultError True
-    """,
     "MAGIC_KEYS": """
         >>> MAGIC_KEYS["ak_test_rate_limited"].status
         429
@@ -112,4 +80,4 @@ __test__ = {
         ['mock-plan-gated', 'mock-unavailable']
     """,
 }
-"""Examples of the public names defined in modules whose docstrings carry none yet (run by doctest)."""
+"""Examples of the two public constants (doctest does not collect a constant's docstring; run by doctest)."""

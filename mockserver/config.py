@@ -39,7 +39,15 @@ DEFAULT_KEY_PREFIXES = ("ak_", "sk_", "tmp_", "zdb_live_")
 
 
 class ConfigError(ValueError):
-    """A setting has a value the mock cannot use; the message names the setting."""
+    """A setting has a value the mock cannot use; the message names the setting.
+
+    Example:
+        >>> try:
+        ...     load_config({"credits": -1}, env={})
+        ... except ConfigError as error:
+        ...     print(error)
+        credits: must be >= 0
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +69,13 @@ class ReplyRule:
 
 @dataclass(frozen=True, slots=True)
 class MockConfig:
-    """Everything that shapes the mock's behaviour. Build with :func:`load_config` or directly."""
+    """Everything that shapes the mock's behaviour. Build with :func:`load_config` or directly.
+
+    Example:
+        >>> config = MockConfig(credits=100, rpm=5)
+        >>> config.credits, config.rpm, config.replace(rpm=10).rpm
+        (100, 5, 10)
+    """
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -382,6 +396,12 @@ def load_config(
 
     Raises:
         ConfigError: an unknown key or an unusable value, naming the setting and its source.
+
+    Example:
+        >>> load_config({"seed": "7"}, env={"AINATIVE_MOCK_CREDITS": "50"}).seed, load_config(env={}).credits
+        (7, 1000000)
+        >>> load_config(env={"AINATIVE_MOCK_CREDITS": "50"}).credits
+        50
     """
     env = os.environ if env is None else env
     merged: dict[str, Any] = {}

@@ -83,12 +83,30 @@ _RETRY_AFTER_DEFAULT = {429: 1, 503: 1}
 
 
 class FaultError(ValueError):
-    """A fault description the mock cannot use; the message says what is wrong."""
+    """A fault description the mock cannot use; the message says what is wrong.
+
+    Example:
+        >>> from mockserver import InProcessMock
+        >>> with InProcessMock() as mock:
+        ...     try:
+        ...         mock.queue_fault("explode")
+        ...     except FaultError as error:
+        ...         print(type(error).__name__, "explode" in str(error))
+        FaultError True
+    """
 
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    """One injected failure. ``stream_only`` faults wait for a streaming request."""
+    """One injected failure. ``stream_only`` faults wait for a streaming request.
+
+    Example:
+        >>> from mockserver import InProcessMock
+        >>> with InProcessMock() as mock:
+        ...     fault = mock.queue_fault("disconnect", after_chunks=3)
+        ...     fault.name, fault.after_chunks, fault.stream_only
+        ('disconnect', 3, True)
+    """
 
     name: str
     status: int | None = None
