@@ -81,5 +81,5 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
 
 def test_the_package_docstring_example_runs() -> None:
     results = doctest.testmod(mockserver, optionflags=OPTIONS)
-    assert results.attempted >= 10
+    assert results.attempted >= 3  # the package example and the two constants; the rest run in their modules
     assert results.failed == 0
