@@ -209,6 +209,19 @@ class _MockStarlette(Starlette):
 
     async def _serve_fast(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert self.fast_chat is not None
+        if isinstance(self.fast_chat, ChatEndpoint):  # in memory: answer, then send (no send wrapper)
+            try:
+                answer = await self.fast_chat.answer(scope, receive)
+            except Exception:  # nothing sent yet: a 500 in the mock's format, then re-raise
+                log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+                await self.state.mock._error(500, "Internal server error")(scope, receive, send)
+                raise
+            try:  # the answer's first message is http.response.start: a failure here comes after it
+                await answer(scope, receive, send)
+            except Exception:
+                log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+                raise
+            return
         started = False
 
         async def watch(message: Message) -> None:

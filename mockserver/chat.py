@@ -146,6 +146,15 @@ class ChatEndpoint:
         return self._auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.answer(scope, receive)
+        await response(scope, receive, send)
+
+    async def answer(self, scope: Scope, receive: Receive) -> Answer:
+        """The answer to one chat request, journaled unless it is a stream (which journals itself when it ends).
+
+        Nothing is sent yet: ``await answer(scope, receive, send)`` sends it, its first message being
+        ``http.response.start``.
+        """
         # Header names arrive lower-cased (ASGI); built once, read several times. The first of repeats wins.
         incoming = {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(scope["headers"])}
         request_id = new_request_id()
@@ -162,7 +171,7 @@ class ChatEndpoint:
         if not isinstance(response, CompletionStream):  # a stream journals itself when it ends
             entry.response = bytes(response.body)
             self._finish(entry, response.status_code)
-        await response(scope, receive, send)
+        return response
 
     async def run(self, call: ChatCall) -> Answer:
         """Run ``call`` through :attr:`steps` until one answers."""

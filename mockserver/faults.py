@@ -302,9 +302,13 @@ class SeededFaults:
         ``key`` (the caller's account) is not used in memory, where one sequence serves every key;
         shared state draws per key (see :mod:`mockserver.shared.faults`).
         """
+        if self._rate <= 0 or not self._faults:
+            # No draw can give a fault, and any change of rate or faults reseeds (configure): the
+            # draws skipped here could never show, so the sequence stays reproducible.
+            return None
         with self._lock:
             roll, pick = self._rng.random(), self._rng.random()
-            if self._rate <= 0 or not self._faults or roll >= self._rate:
+            if roll >= self._rate:
                 return None
             fault = self._faults[int(pick * len(self._faults))]
         if fault.stream_only and not stream:

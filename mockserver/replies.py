@@ -136,9 +136,9 @@ def apply_stop(reply: Reply, stop: Any) -> tuple[Reply, bool]:
         >>> apply_stop(Reply(text="one, two, three"), [", three", "two"])
         (Reply(text='one, ', tool_calls=()), True)
     """
-    sequences = [stop] if isinstance(stop, str) else [s for s in stop or () if isinstance(s, str)]
-    if reply.text is None:
+    if not stop or reply.text is None:  # no stop (None, "" or []): nothing to cut, the common case
         return reply, False
+    sequences = [stop] if isinstance(stop, str) else [s for s in stop if isinstance(s, str)]
     cuts = [reply.text.find(s) for s in sequences if s]
     cuts = [at for at in cuts if at >= 0]
     if not cuts:
