@@ -56,7 +56,7 @@ from mockserver.models import ModelInfo, any_model, unknown_model_message
 from mockserver.replay import Replayer, recorded_usage, replayed_json, replayed_stream_plan
 from mockserver.replies import Reply
 from mockserver.requests_body import BodyError, read_json_body
-from mockserver.responses import error_response, json_response, new_request_id
+from mockserver.responses import error_response, json_response
 from mockserver.sse import CompletionStream, StreamOutcome, StreamPlan, build_stream, stream_headers
 from mockserver.state import MockState
 from mockserver.structured import ResponseFormatError
@@ -115,6 +115,7 @@ class ChatCall:
     usage: dict[str, int] = field(default_factory=dict)  # compose_reply
     reservation: Reservation | None = None  # reserve_credits
     cassette: Cassette | None = None  # replay: the recorded exchange that answers (usage, body or events)
+    completion_id: str = ""  # the answer's ``id`` (drawn with the request id: one call for both)
 
     @property
     def path(self) -> str:
@@ -157,7 +158,8 @@ class ChatEndpoint:
         """
         # Header names arrive lower-cased (ASGI); built once, read several times. The first of repeats wins.
         incoming = {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(scope["headers"])}
-        request_id = new_request_id()
+        random_hex = os.urandom(24).hex()  # the request id and the completion id, in one system call
+        request_id = "req_" + random_hex[:24]
         entry = JournalEntry(
             0,
             scope["method"],
@@ -167,7 +169,10 @@ class ChatEndpoint:
             started=time.perf_counter(),
             generation=self.state.journal.generation,
         )
-        response = await self.run(ChatCall(Request(scope, receive), incoming, request_id, entry))
+        call = ChatCall(
+            Request(scope, receive), incoming, request_id, entry, completion_id="chatcmpl-" + random_hex[24:]
+        )
+        response = await self.run(call)
         if not isinstance(response, CompletionStream):  # a stream journals itself when it ends
             entry.response = bytes(response.body)
             self._finish(entry, response.status_code)
@@ -353,6 +358,8 @@ class ChatEndpoint:
 
     async def rate_limit(self, call: ChatCall) -> Response | None:
         """429 when the key is over its requests or tokens per minute."""
+        if call.rpm <= 0 and call.tpm <= 0:  # no limit: nothing to take, no headers (as the limiter answers)
+            return None
         assert call.identity is not None
         decision = self.state.limiter.check(call.identity.account, call.rpm, call.tpm, call.usage["total_tokens"])
         call.reply_headers.update(decision.headers)
@@ -380,7 +387,7 @@ class ChatEndpoint:
             call.entry.fault = None
         if call.cassette is not None:
             return self._replayed(call, call.cassette)
-        completion_id, created = "chatcmpl-" + os.urandom(12).hex(), int(time.time())
+        completion_id, created = call.completion_id, int(time.time())
         if call.stream:
             return self._stream(call, completion_id, created)
         assert call.reservation is not None
