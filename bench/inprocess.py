@@ -1,7 +1,9 @@
 """In-process requests/s: ``InProcessMock().httpx_client()`` vs the bare app through the same transport.
 
 ``python -m bench.inprocess --rounds R --seconds S`` prints ``{"fixture": [...], "bare": [...]}``
-(requests/s per round; the two alternate within each round, order flipped every other round).
+(requests/s per round; the two alternate within each round, order flipped every other round),
+and the same per CPU-second of this process (``fixture_cpu``, ``bare_cpu``: ``time.process_time``,
+every thread), which does not depend on what else runs on the machine.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from mockserver.testing import InProcessMock
 from mockserver.transports import SyncASGITransport
 
 
-def _rate(client: httpx.Client, seconds: float) -> float:
+def _rate(client: httpx.Client, seconds: float) -> tuple[float, float]:
+    """Requests per wall-clock second and per CPU-second of this process, for about ``seconds``."""
     body = chat_body(stream=False)
     headers = {"X-API-Key": API_KEY, "Content-Type": "application/json"}
     count = 0
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     deadline = start + seconds
     while True:
         response = client.post(CHAT_PATH, content=body, headers=headers)
@@ -33,7 +36,8 @@ def _rate(client: httpx.Client, seconds: float) -> float:
         count += 1
         now = time.perf_counter()
         if now >= deadline:
-            return count / (now - start)
+            cpu = time.process_time() - cpu_start
+            return count / (now - start), count / cpu if cpu > 0 else 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
     config = MockConfig(replies=(ReplyRule(match="", text=REPLY_TEXT),))
     bare_transport = SyncASGITransport(bare_app)
-    results: dict[str, list[float]] = {"fixture": [], "bare": []}
+    results: dict[str, list[float]] = {"fixture": [], "bare": [], "fixture_cpu": [], "bare_cpu": []}
     with (
         InProcessMock(config, api_key=API_KEY) as mock,
         httpx.Client(base_url="http://bare.test", transport=bare_transport) as bare,
@@ -56,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         for index in range(args.rounds):
             order = ["fixture", "bare"] if index % 2 == 0 else ["bare", "fixture"]
             for name in order:
-                results[name].append(_rate(clients[name], args.seconds))
+                wall, cpu = _rate(clients[name], args.seconds)
+                results[name].append(wall)
+                results[name + "_cpu"].append(cpu)
     bare_transport.close()
     print(json.dumps(results))
     return 0
