@@ -304,6 +304,8 @@ def _coerce(option: Option, value: Any, source: str) -> Any:
             return float(value)
         if option.parse is int and isinstance(value, int) and not isinstance(value, bool):
             return value
+        if option.parse is int and isinstance(value, float) and value.is_integer():  # JSON 5.0 is the integer 5
+            return int(value)
         if option.parse is parse_bool and isinstance(value, bool):
             return value
         if option.parse is str and isinstance(value, str):

@@ -8,8 +8,9 @@ in :data:`RESOURCES`.
 
 On by default when the server is bound to loopback; otherwise every call needs the admin token
 (``Authorization: Bearer <token>`` or ``X-Admin-Token``). With an admin token set, it is always
-required. Bodies go through the same reader as chat requests (size limit, content type, JSON
-checks), then through the resource's schema.
+required. Bodies go through the same reader as chat requests (content type, JSON checks, and the
+``max_body_bytes`` given at start: changing it while running does not lock the control API out),
+then through the resource's documented schema, which states exactly what the operation accepts.
 """
 
 from __future__ import annotations
@@ -29,18 +30,19 @@ from starlette.types import Receive, Scope, Send
 
 from mockserver.auth import mask_secret
 from mockserver.chat import MAGIC_KEYS, MAGIC_MODELS
-from mockserver.config import ConfigError, MockConfig, config_as_dict
+from mockserver.config import ERROR_STYLES, REPLAY_MODES, ConfigError, MockConfig, config_as_dict
 from mockserver.errors import FieldProblem, validation_body
 from mockserver.events import JournalEvents
-from mockserver.faults import Fault, FaultError, fault_params_schema
+from mockserver.faults import Fault, FaultError, fault_body_schema, fault_choice_schema, make_fault
 from mockserver.ledger import MICRO, Account
 from mockserver.net import is_loopback
 from mockserver.requests_body import BodyError, read_json
 from mockserver.responses import error_response, json_response, new_request_id
-from mockserver.state import MockState
+from mockserver.state import STARTUP_SETTINGS, MockState
 
 __all__ = [
     "RESOURCES",
+    "SETTING_SCHEMAS",
     "AccountResource",
     "AccountsResource",
     "BodySchema",
@@ -58,11 +60,30 @@ __all__ = [
 
 
 class BodySchema:
-    """The JSON Schema of a control request body, compiled once."""
+    """The JSON Schema of a control request body, compiled once: what the docs show is what is checked.
+
+    Formats are asserted (``"format": "regex"`` compiles the pattern as a reply rule does). The body
+    is required in the docs exactly when an empty body (read as ``{}``) breaks the schema.
+    """
 
     def __init__(self, schema: dict[str, Any]) -> None:
         self.schema = schema
-        self._validator = Draft202012Validator(schema)
+        self._validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+    def valid(self, body: Any) -> bool:
+        """Whether ``body`` is valid."""
+        return bool(self._validator.is_valid(body))
+
+    def check(self, body: Any) -> None:
+        """Raise a 422 :class:`BodyError` listing the problems unless ``body`` is valid."""
+        problems = self.problems(body)
+        if problems:
+            raise BodyError(422, problems[0].msg, problems)
+
+    @property
+    def required(self) -> bool:
+        """Whether the body may be left out (an empty body is read as ``{}``)."""
+        return not self._validator.is_valid({})
 
     def problems(self, body: Any) -> list[FieldProblem]:
         """Each way ``body`` breaks the schema, as a field problem (empty when it is valid)."""
@@ -85,20 +106,20 @@ KEY_BODY = BodySchema(
         },
     }
 )
+_FAULT = fault_body_schema()
 FAULT_BODY = BodySchema(
     {
-        "type": "object",
+        **_FAULT,
         "additionalProperties": False,
-        "required": ["fault"],
         "properties": {
-            "fault": {"type": "string", "minLength": 1},
+            **_FAULT["properties"],
             "times": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
-            **fault_params_schema(),
             "model": {"type": "string", "minLength": 1},
             "route": {"type": "string", "minLength": 1},
         },
     }
 )
+_FAULT_NAME = Draft202012Validator(FAULT_BODY.schema["properties"]["fault"])
 REPLY_BODY = BodySchema(
     {
         "type": "object",
@@ -115,7 +136,86 @@ REPLY_BODY = BodySchema(
         "maxProperties": 1,
     }
 )
-CONFIG_BODY = BodySchema({"type": "object"})
+
+
+def _listed(item: dict[str, Any], *, min_items: int = 0) -> dict[str, Any]:
+    """A list setting: an array of ``item`` or, for one entry, ``item`` alone (lists read as in config files)."""
+    return {"anyOf": [item, {"type": "array", "items": item, "minItems": min_items}]}
+
+
+_ENTRY = {"type": "string", "pattern": "^[^,]*[^,\\s][^,]*$"}
+"""One entry of a list setting: no comma (a comma splits entries) and not blank (blank entries are dropped)."""
+_FINITE = 1e12
+SETTING_SCHEMAS: dict[str, dict[str, Any]] = {
+    "seed": {"type": "integer"},
+    "default_model": {"type": "string"},
+    "default_max_tokens": {"type": "integer", "minimum": 1},
+    "unknown_model_status": {"enum": [400, 403, 404, 503]},
+    "accept_any_model": {"type": "boolean"},
+    "max_body_bytes": {"type": "integer", "minimum": 1},
+    "ttft_ms": {"type": "number", "minimum": 0, "maximum": 600_000},
+    "tokens_per_second": {"anyOf": [{"const": 0}, {"type": "number", "minimum": 0.01, "maximum": _FINITE}]},
+    "error_style": {"enum": list(ERROR_STYLES)},
+    "credits": {"type": "integer", "minimum": 0},
+    "plan": {"type": "string", "pattern": "\\S"},
+    "rpm": {"type": "integer", "minimum": 0},
+    "tpm": {"type": "integer", "minimum": 0},
+    "unavailable_models": _listed({"type": "string"}),
+    "fault_rate": {"type": "number", "minimum": 0, "maximum": 1},
+    "faults": _listed(fault_choice_schema()),
+    "api_keys": _listed({"type": "string"}),
+    "key_prefixes": _listed(_ENTRY, min_items=1),
+    "jwt_secret": {"type": "string"},
+    "models": {
+        "type": "array",
+        "minItems": 1,
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["id"],
+            "properties": {
+                "id": {"type": "string", "minLength": 1},
+                "context_window": {"type": "integer", "minimum": 1},
+                "owned_by": {"type": "string"},
+                "price": {"type": "number", "minimum": 0, "maximum": _FINITE},
+                "plans": {"type": "array", "items": {"type": "string"}},
+                "created": {"type": "integer", "minimum": 0},
+                "source": {"type": "string"},
+            },
+        },
+    },
+    "replies": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["match"],
+            "properties": {
+                "match": {"type": "string"},
+                "regex": {"type": "boolean"},
+                "text": {"type": "string"},
+                "tool_call": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {
+                        "name": {"type": "string", "minLength": 1},
+                        "arguments": {"type": ["object", "string"]},
+                    },
+                },
+            },
+            "oneOf": [{"required": ["text"]}, {"required": ["tool_call"]}],
+            "if": {"required": ["regex"], "properties": {"regex": {"const": True}}},
+            "then": {"properties": {"match": {"format": "regex"}}},
+        },
+    },
+    "cassettes": {"type": "string", "minLength": 1},
+    "replay": {"enum": list(REPLAY_MODES)},
+    "replay_speed": {"type": "number", "minimum": 0, "maximum": _FINITE},
+    "replay_match": _listed(_ENTRY, min_items=1),
+}
+"""The JSON Schema of each setting ``PUT /_mock/config`` may change: the values the settings' checks accept."""
+ANY_OBJECT = BodySchema({"type": "object"})
+CONFIG_BODY = BodySchema({"type": "object", "additionalProperties": False, "properties": SETTING_SCHEMAS})
 
 log = logging.getLogger("mockserver")
 
@@ -136,7 +236,12 @@ def _operation(
         },
     }
     if body is not None:
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body.schema}}}
+        operation["requestBody"] = {"required": body.required, "content": {"application/json": {"schema": body.schema}}}
+        operation["responses"]["413"] = {
+            "description": "Body larger than max_body_bytes as set at start",
+            "content": error,
+        }
+        operation["responses"]["415"] = {"description": "Body is not application/json", "content": error}
         operation["responses"]["422"] = {"description": "Invalid body", "content": error}
     if not_found is not None:
         operation["responses"]["404"] = {"description": not_found, "content": error}
@@ -245,10 +350,10 @@ class ControlResource:
         Raises:
             BodyError: the body is too large, not JSON, or breaks ``schema``.
         """
-        body = await read_json(request.receive, request.headers, self.state.config.max_body_bytes, empty={})
-        problems = schema.problems(body)
-        if problems:
-            raise BodyError(422, problems[0].msg, problems)
+        # The limit given at start: a PUT of max_body_bytes (for chat) must not lock the control API out.
+        limit = self.state.startup_config.max_body_bytes
+        body = await read_json(request.receive, request.headers, limit, empty={})
+        schema.check(body)
         result: dict[str, Any] = body
         return result
 
@@ -264,6 +369,18 @@ class RequestsResource(ControlResource):
         return _ok({"total": self.state.journal.total, "requests": entries})
 
 
+_EVENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "event": {"enum": ["hello", "request", "reset", "changed"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "id": {"type": "string", "pattern": "^[0-9]+$"},
+        "retry": {"type": "integer", "minimum": 0},
+    },
+}
+"""One event of ``GET /_mock/events`` (fields as an SSE parser reads them; ``data`` is one line of JSON)."""
+
+
 class EventsResource(ControlResource):
     """``/_mock/events``: the journal, live, as SSE (see :mod:`mockserver.events`)."""
 
@@ -271,11 +388,19 @@ class EventsResource(ControlResource):
     operations: ClassVar[dict[str, dict[str, Any]]] = {
         "get": {
             **_operation("mockEvents", "The journal, live: every request as an SSE event"),
+            "description": (
+                '`event: hello` (`{"total", "backlog"}`), the entries the journal keeps (`event: request`, '
+                "as in `GET /_mock/requests`), then, only for a client that sends `Accept: text/event-stream` "
+                "(EventSource, httpx-sse, the inspector page), each new entry as it is recorded, `event: reset` "
+                "and `event: changed`, with no end. Any other client (curl, a fuzzer) gets the hello and the kept "
+                "entries, and the response ends: `curl -N -H 'Accept: text/event-stream'` follows the journal."
+            ),
             "responses": {
+                **_operation("mockEvents", "")["responses"],
                 "200": {
-                    "description": "event: hello, the kept entries, then each new one (event: request)",
-                    "content": {"text/event-stream": {"schema": {"type": "string"}}},
-                }
+                    "description": "Server-sent events; `schema` describes each event (OpenAPI 3.1 reading)",
+                    "content": {"text/event-stream": {"schema": _EVENT_SCHEMA}},
+                },
             },
         }
     }
@@ -286,7 +411,9 @@ class EventsResource(ControlResource):
 
     async def get(self, request: Request) -> Response:
         state = self.state
-        return cast(Response, self.events.stream(lambda: (id(state.config), repr(state.pending()["faults"]))))
+        follow = "text/event-stream" in request.headers.get("accept", "").lower()
+        stream = self.events.stream(lambda: (id(state.config), repr(state.pending()["faults"])), follow=follow)
+        return cast(Response, stream)
 
 
 def account_id(key: str) -> str:
@@ -409,7 +536,12 @@ class FaultsResource(ControlResource):
         return _ok({"pending": self.state.pending()["faults"]})
 
     async def post(self, request: Request) -> Response:
-        body = await self.read(request, FAULT_BODY)
+        body = await self.read(request, ANY_OBJECT)
+        name = body.get("fault")
+        unusable_name = isinstance(name, str) and not _FAULT_NAME.is_valid(name)
+        if name and not FAULT_BODY.valid(body) and (unusable_name or (name == "http_error" and "status" not in body)):
+            make_fault(str(name))  # raises, with a message naming the known faults or the missing status
+        FAULT_BODY.check(body)
         name = body.pop("fault")
         times = body.pop("times", 1)
         fault = self.state.queue_fault(
@@ -449,7 +581,16 @@ class ConfigResource(ControlResource):
         return _ok(config_as_dict(self.state.config))
 
     async def put(self, request: Request) -> Response:
-        body = await self.read(request, CONFIG_BODY)
+        body = await self.read(request, ANY_OBJECT)
+        unknown = sorted(set(body) - STARTUP_SETTINGS - set(SETTING_SCHEMAS))
+        if unknown:
+            raise ConfigError(f"PUT /_mock/config: unknown setting {unknown[0]!r}")
+        fixed = sorted(set(body) & STARTUP_SETTINGS)
+        if fixed:  # the schema refuses them too; say why
+            raise ConfigError(
+                f"cannot change startup settings {fixed} while running; changeable: {sorted(SETTING_SCHEMAS)}"
+            )
+        CONFIG_BODY.check(body)
         self.state.update_config(body, source="PUT /_mock/config")
         return await self.get(request)
 

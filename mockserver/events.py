@@ -1,7 +1,10 @@
 """The live journal: ``GET /_mock/events`` pushes every request the mock answers, as SSE.
 
 A subscriber first gets ``event: hello`` (``{"total": n}``), then the entries still in the journal
-(``event: request``, oldest first), then each new entry as it is recorded. ``event: reset`` says the
+(``event: request``, oldest first), then each new entry as it is recorded. Only a client that asks
+for a stream (``Accept: text/event-stream``, as ``EventSource``, httpx-sse and the inspector page
+send) is kept open; any other (``curl``, a fuzzer, a plain ``GET``) gets the hello and the kept
+entries in the same SSE form, and the response ends there, so nothing hangs on it. ``event: reset`` says the
 journal was cleared (entries numbered from 1 again follow); ``event: changed`` that settings or
 queued faults changed by other means (another page, curl, a hot reload), so a page shows them
 afresh. A comment line every 15 s keeps proxies and the browser from timing the connection out.
@@ -104,13 +107,14 @@ class JournalEvents:
         for subscriber in subscribers:
             subscriber.push(data)
 
-    def stream(self, version: Callable[[], Hashable] | None = None) -> EventStream:
+    def stream(self, version: Callable[[], Hashable] | None = None, *, follow: bool = True) -> EventStream:
         """The ASGI response for one ``GET /_mock/events``.
 
         ``version`` tells whether the rest of the state changed (settings, queued faults): it is
-        checked every second and each new value is sent as ``event: changed``.
+        checked every second and each new value is sent as ``event: changed``. With ``follow``
+        false, the response ends after the hello and the kept entries.
         """
-        return EventStream(self, version)
+        return EventStream(self, version, follow=follow)
 
     def _subscribe(self) -> _Subscriber:
         subscriber = _Subscriber(asyncio.get_running_loop())
@@ -126,9 +130,12 @@ class JournalEvents:
 class EventStream:
     """ASGI response: the hello event, the backlog, then live entries until the client leaves."""
 
-    def __init__(self, events: JournalEvents, version: Callable[[], Hashable] | None = None) -> None:
+    def __init__(
+        self, events: JournalEvents, version: Callable[[], Hashable] | None = None, *, follow: bool = True
+    ) -> None:
         self.events = events
         self.version = version
+        self.follow = follow
         self.status_code = 200
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -144,7 +151,9 @@ class EventStream:
             first = sse_event("hello", {"total": journal.total, "backlog": len(backlog)})
             body = b"retry: 1000\n\n" + first + b"".join(_entry_event(e) for e in backlog)
             await send({"type": "http.response.start", "status": 200, "headers": list(_HEADERS)})
-            await send({"type": "http.response.body", "body": body, "more_body": True})
+            await send({"type": "http.response.body", "body": body, "more_body": self.follow})
+            if not self.follow:
+                return
             async with anyio.create_task_group() as group:
 
                 async def watch_disconnect() -> None:

@@ -22,12 +22,15 @@ A bare status (``"429"``) is short for ``http_error`` with that status.
 from __future__ import annotations
 
 import random
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "BARE_STATUS",
+    "CHOICE_NAMES",
     "FAULT_NAMES",
     "FAULT_PARAMS",
     "STREAM_FAULTS",
@@ -38,6 +41,8 @@ __all__ = [
     "QueuedFault",
     "SeededFaults",
     "check_fault_choice",
+    "fault_body_schema",
+    "fault_choice_schema",
     "fault_params_schema",
     "make_fault",
     "parse_fault",
@@ -79,6 +84,11 @@ FAULT_PARAMS: dict[str, ParamBounds] = {
     "after_chunks": ParamBounds(int, 0, 1_000_000),
 }
 """Every fault parameter and its bounds: the one place they are written."""
+BARE_STATUS = "^[45][0-9]{2}$"
+"""A fault name that is a bare HTTP error status (``"429"``): short for ``http_error`` with that status.
+
+One pattern for :func:`make_fault` and the control API's documented schema (``re.search``, as JSON Schema reads it).
+"""
 _RETRY_AFTER_DEFAULT = {429: 1, 503: 1}
 
 
@@ -136,7 +146,9 @@ def make_fault(name: str, params: Mapping[str, Any] | None = None, source: str =
     unknown = set(params) - FAULT_PARAMS.keys()
     if unknown:
         raise FaultError(f"fault {name!r}: unknown parameter(s) {sorted(unknown)}; known: {sorted(FAULT_PARAMS)}")
-    if name.isdigit():
+    if name.isascii() and name.isdigit() and not re.search(BARE_STATUS, name):
+        raise FaultError(f"fault {name!r}: status={name} is outside 400..599 (a bare status is three digits)")
+    if re.search(BARE_STATUS, name):
         params.setdefault("status", int(name))
         name = "http_error"
     if name not in FAULT_NAMES:
@@ -171,6 +183,10 @@ def make_fault(name: str, params: Mapping[str, Any] | None = None, source: str =
     )
 
 
+CHOICE_NAMES: tuple[str, ...] = tuple(name for name in FAULT_NAMES if name != "http_error")
+"""Fault names the seeded generator can draw by name (``http_error`` needs a status: give the status)."""
+
+
 def check_fault_choice(choice: str) -> None:
     """Check one entry of the seeded generator's choices: a fault name or an HTTP error status.
 
@@ -183,17 +199,39 @@ def check_fault_choice(choice: str) -> None:
         >>> check_fault_choice("600")
         Traceback (most recent call last):
         ...
-        mockserver.faults.FaultError: '600' is neither an HTTP status nor one of http_error, latency, ...
+        mockserver.faults.FaultError: '600' is neither an HTTP error status nor one of latency, ...
     """
-    status = FAULT_PARAMS["status"]
-    if choice in FAULT_NAMES or (choice.isdigit() and status.low <= int(choice) <= status.high):
+    if choice in CHOICE_NAMES or re.search(BARE_STATUS, choice):
         return
-    raise FaultError(f"{choice!r} is neither an HTTP status nor one of {', '.join(FAULT_NAMES)}")
+    raise FaultError(f"{choice!r} is neither an HTTP error status nor one of {', '.join(CHOICE_NAMES)}")
+
+
+def fault_choice_schema() -> dict[str, Any]:
+    """JSON Schema of one seeded-generator choice: exactly what :func:`check_fault_choice` accepts."""
+    return {"anyOf": [{"enum": list(CHOICE_NAMES)}, {"type": "string", "pattern": BARE_STATUS}]}
 
 
 def fault_params_schema() -> dict[str, Any]:
     """JSON Schema ``properties`` for the fault parameters, derived from :data:`FAULT_PARAMS`."""
     return {key: bounds.schema() for key, bounds in FAULT_PARAMS.items()}
+
+
+def fault_body_schema() -> dict[str, Any]:
+    """JSON Schema of a fault as data (``{"fault": name, **params}``): exactly what :func:`make_fault` takes.
+
+    A name from :data:`FAULT_NAMES` or a bare status (:data:`BARE_STATUS`); the parameters of
+    :data:`FAULT_PARAMS` within their bounds; ``http_error`` needs a ``status``.
+    """
+    return {
+        "type": "object",
+        "required": ["fault"],
+        "properties": {
+            "fault": {"anyOf": [{"enum": list(FAULT_NAMES)}, {"type": "string", "pattern": BARE_STATUS}]},
+            **fault_params_schema(),
+        },
+        "if": {"properties": {"fault": {"const": "http_error"}}},
+        "then": {"required": ["status"]},
+    }
 
 
 def parse_fault(text: str, source: str = "header") -> Fault:

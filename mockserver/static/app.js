@@ -363,7 +363,7 @@ async function followJournal() {
     const controller = new AbortController();
     state.live = controller;
     try {
-      const response = await fetch("/_mock/events", { headers: controlHeaders(), cache: "no-store", signal: controller.signal });
+      const response = await fetch("/_mock/events", { headers: controlHeaders({ Accept: "text/event-stream" }), cache: "no-store", signal: controller.signal });
       if (!response.ok) {
         const body = await response.json().catch(() => null);
         const message = errorMessage(body, response.status);

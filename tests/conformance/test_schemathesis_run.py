@@ -1,9 +1,14 @@
 """``st run <mock>/openapi.json --url <mock>`` with schemathesis's default checks passes on the served contract.
 
-Runs the real ``st`` command line against a default mock on a socket, on the contract's operations
-(the API routes of the served document), with and without an API key. The verdict is the JUnit
-report: no check failed; schemathesis's own internal generation errors (it could not build a
-case) are left out of the verdict, anything else it reports as an error is not.
+Runs the real ``st`` command line against a default mock on a socket:
+
+- the literal command over the whole served document (the API and the ``/_mock/`` control API,
+  ``GET /_mock/events`` included), with and without an API key, no hooks: it must exit 0;
+- the contract's operations alone, with a key and the project's hooks, so that the chat routes
+  are exercised with valid bodies on a mock the fuzzed control API has not reconfigured.
+
+The verdict is the JUnit report: no check failed; schemathesis's own internal generation errors
+(it could not build a case) are left out of the verdict, anything else it reports as an error is not.
 """
 
 from __future__ import annotations
@@ -60,6 +65,30 @@ def test_verdict_leaves_out_generation_errors_only(tmp_path: Path) -> None:
     problems, cases = verdict(report)
     assert cases == 4
     assert [p.split(":")[0] for p in problems] == ["POST /b", "GET /c"]
+
+
+@pytest.mark.parametrize("headers", [[], ["-H", "X-API-Key: ak_test_1234"]], ids=["no-key", "with-key"])
+def test_st_run_over_the_whole_served_document_exits_0(tmp_path: Path, headers: list[str]) -> None:
+    """The literal command: every operation, control API included, default checks, no hooks."""
+    junit = tmp_path / "st.xml"
+    env = {k: v for k, v in os.environ.items() if k != "SCHEMATHESIS_HOOKS"}
+    with ServerThread(create_app()) as server:
+        url = server.base_url
+        result = subprocess.run(
+            [
+                _st(), "run", f"{url}/openapi.json", "--url", url, *headers,
+                "--max-examples", "10", "--seed", "1", "--request-timeout", "30",
+                "--no-color", "--report", "junit", "--report-junit-path", str(junit),
+            ],
+            capture_output=True, text=True, timeout=900, check=False, cwd=tmp_path, env=env,
+        )  # fmt: skip
+    assert junit.exists(), result.stdout[-3000:] + result.stderr[-2000:]
+    problems, cases = verdict(junit)
+    assert problems == [], result.stdout[-5000:]
+    names = {case.get("name") for case in ET.parse(junit).getroot().iter("testcase")}
+    assert cases == 24 and "Stateful tests" in names  # 11 API operations, 12 control operations, the stateful phase
+    assert {"GET /_mock/events", "PUT /_mock/config", "POST /_mock/faults", "PUT /_mock/keys/{key}"} <= names
+    assert result.returncode == 0, result.stdout[-5000:]
 
 
 @pytest.mark.parametrize(

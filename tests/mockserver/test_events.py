@@ -34,7 +34,7 @@ class EventReader:
 
     def _run(self, url: str, headers: dict[str, str]) -> None:
         try:
-            with self._client.stream("GET", url, headers=headers) as response:
+            with self._client.stream("GET", url, headers={"Accept": "text/event-stream", **headers}) as response:
                 self.status = response.status_code
                 name = "message"
                 for line in response.iter_lines():
@@ -90,6 +90,23 @@ def test_events_send_hello_backlog_live_entries_and_reset(served: tuple[AINative
             reader.next(timeout=0.3)
     finally:
         reader.close()
+
+
+@pytest.mark.socket
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json"])
+def test_events_end_after_the_backlog_unless_the_client_asks_for_a_stream(
+    served: tuple[AINativeMock, str], accept: str | None
+) -> None:
+    """curl, fuzzers and plain GETs get the hello and the kept entries, and the response ends."""
+    _, base = served
+    httpx.post(base + CHAT, headers={"X-API-Key": KEY}, json=BODY)
+    headers = {"Accept": accept} if accept else {}
+    response = httpx.get(base + "/_mock/events", headers=headers, timeout=5)  # a stream that never ends times out
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    names = [line[7:] for line in response.text.splitlines() if line.startswith("event: ")]
+    assert names == ["hello", "request"]
+    assert 'data: {"total":1,"backlog":1}' in response.text
 
 
 @pytest.mark.socket

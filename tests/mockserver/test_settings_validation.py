@@ -32,7 +32,7 @@ def test_the_control_api_refuses_and_keeps_serving(settings: dict[str, Any], nam
         assert response.status_code == 422
     else:
         assert response.status_code == 422, response.text
-        assert name in response.json()["detail"]
+        assert name in str(response.json()["detail"])  # the message or the field's location
     assert client.post("/v1/chat/completions", headers={"X-API-Key": "ak_1234"}, json=CHAT).status_code == 200
 
 
