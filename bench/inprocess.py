@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=2.0)
     args = parser.parse_args(argv)
 
-    config = MockConfig(replies=(ReplyRule(match="", text=REPLY_TEXT),))
+    # Credits enough for any number of rounds (as the served mock of bench/common.py): never a 402.
+    config = MockConfig(credits=1_000_000_000_000, replies=(ReplyRule(match="", text=REPLY_TEXT),))
     bare_transport = SyncASGITransport(bare_app)
     results: dict[str, list[float]] = {"fixture": [], "bare": [], "fixture_cpu": [], "bare_cpu": []}
     with (
