@@ -345,10 +345,14 @@ class SeededFaults:
             # draws skipped here could never show, so the sequence stays reproducible.
             return None
         with self._lock:
-            roll, pick = self._rng.random(), self._rng.random()
-            if roll >= self._rate:
-                return None
-            fault = self._faults[int(pick * len(self._faults))]
+            return self._pick(self._rng, stream)
+
+    def _pick(self, rng: random.Random, stream: bool) -> Fault | None:
+        """Two draws from ``rng``: whether a fault happens (at the rate), then which one."""
+        roll, pick = rng.random(), rng.random()
+        if roll >= self._rate:
+            return None
+        fault = self._faults[int(pick * len(self._faults))]
         if fault.stream_only and not stream:
             return None
         return fault

@@ -54,6 +54,28 @@ def _duration(seconds: float) -> str:
     return f"{minutes}m{rest}s"
 
 
+def limit_headers(rpm: int, requests: _Bucket | None, tpm: int, tokens: _Bucket | None) -> dict[str, str]:
+    """The ``x-ratelimit-*`` headers for the buckets a key has (none for a limit of 0)."""
+    headers: dict[str, str] = {}
+    if requests is not None:
+        headers["x-ratelimit-limit-requests"] = str(rpm)
+        headers["x-ratelimit-remaining-requests"] = str(max(math.floor(requests.level), 0))
+        headers["x-ratelimit-reset-requests"] = _duration(requests.reset_after())
+    if tokens is not None:
+        headers["x-ratelimit-limit-tokens"] = str(tpm)
+        headers["x-ratelimit-remaining-tokens"] = str(max(math.floor(tokens.level), 0))
+        headers["x-ratelimit-reset-tokens"] = _duration(tokens.reset_after())
+    return headers
+
+
+def refusal(wait: float, reason: str, tokens: int, tpm: int, headers: dict[str, str]) -> Decision:
+    """The 429 decision for a request that must wait ``wait`` seconds (infinite: it can never pass)."""
+    if math.isinf(wait):  # can never pass: tell SDKs not to retry
+        headers["x-should-retry"] = "false"
+        return Decision(False, 60, headers, f"request of {tokens} tokens exceeds the {tpm} {reason} limit")
+    return Decision(False, max(1, math.ceil(wait)), headers, f"Rate limit exceeded ({reason})")
+
+
 class RateLimiter:
     """Token buckets per account: ``rpm`` requests and ``tpm`` tokens per minute (0 = no limit).
 
@@ -87,7 +109,6 @@ class RateLimiter:
             return Decision(True, 0, {})
         with self._lock:
             now = self._clock()
-            headers: dict[str, str] = {}
             waits: list[tuple[float, str]] = []
             requests = self._bucket(account, "requests", rpm, now) if rpm > 0 else None
             token_bucket = self._bucket(account, "tokens", tpm, now) if tpm > 0 else None
@@ -102,20 +123,10 @@ class RateLimiter:
                     requests.level -= 1
                 if token_bucket is not None:
                     token_bucket.level -= tokens
-            if requests is not None:
-                headers["x-ratelimit-limit-requests"] = str(rpm)
-                headers["x-ratelimit-remaining-requests"] = str(max(math.floor(requests.level), 0))
-                headers["x-ratelimit-reset-requests"] = _duration(requests.reset_after())
-            if token_bucket is not None:
-                headers["x-ratelimit-limit-tokens"] = str(tpm)
-                headers["x-ratelimit-remaining-tokens"] = str(max(math.floor(token_bucket.level), 0))
-                headers["x-ratelimit-reset-tokens"] = _duration(token_bucket.reset_after())
+            headers = limit_headers(rpm, requests, tpm, token_bucket)
             if allowed:
                 return Decision(True, 0, headers)
-            if math.isinf(wait):  # can never pass: tell SDKs not to retry
-                headers["x-should-retry"] = "false"
-                return Decision(False, 60, headers, f"request of {tokens} tokens exceeds the {tpm} {reason} limit")
-            return Decision(False, max(1, math.ceil(wait)), headers, f"Rate limit exceeded ({reason})")
+            return refusal(wait, reason, tokens, tpm, headers)
 
     def reset(self) -> None:
         """Refill every bucket."""

@@ -190,11 +190,4 @@ class RedisSeededFaults(SeededFaults):
         if self._rate <= 0 or not self._faults:
             return None
         n = int(self.store.call(lambda r: r.incr(self.store.key("seeded", key))))
-        rng = random.Random(f"{self._seed}:{key}:{n}")
-        roll, pick = rng.random(), rng.random()
-        if roll >= self._rate:
-            return None
-        fault = self._faults[int(pick * len(self._faults))]
-        if fault.stream_only and not stream:
-            return None
-        return fault
+        return self._pick(random.Random(f"{self._seed}:{key}:{n}"), stream)

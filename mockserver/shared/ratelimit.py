@@ -7,9 +7,7 @@ agrees on the time. A bucket left alone for a minute is full again, so it expire
 
 from __future__ import annotations
 
-import math
-
-from mockserver.ratelimit import Decision, RateLimiter, _Bucket, _duration
+from mockserver.ratelimit import Decision, RateLimiter, _Bucket, limit_headers, refusal
 from mockserver.shared.store import Store
 
 __all__ = ["RedisRateLimiter"]
@@ -76,15 +74,7 @@ class RedisRateLimiter(RateLimiter):
         )
         requests = _Bucket(rpm, float(requests_level), 0.0) if requests_level else None
         token_bucket = _Bucket(tpm, float(tokens_level), 0.0) if tokens_level else None
-        headers: dict[str, str] = {}
-        if requests is not None:
-            headers["x-ratelimit-limit-requests"] = str(rpm)
-            headers["x-ratelimit-remaining-requests"] = str(max(math.floor(requests.level), 0))
-            headers["x-ratelimit-reset-requests"] = _duration(requests.reset_after())
-        if token_bucket is not None:
-            headers["x-ratelimit-limit-tokens"] = str(tpm)
-            headers["x-ratelimit-remaining-tokens"] = str(max(math.floor(token_bucket.level), 0))
-            headers["x-ratelimit-reset-tokens"] = _duration(token_bucket.reset_after())
+        headers = limit_headers(rpm, requests, tpm, token_bucket)
         if int(allowed) == 1:
             return Decision(True, 0, headers)
         waits: list[tuple[float, str]] = []
@@ -93,10 +83,7 @@ class RedisRateLimiter(RateLimiter):
         if token_bucket is not None:
             waits.append((token_bucket.wait_for(tokens), "tokens per minute"))
         wait, reason = max(waits)
-        if math.isinf(wait):  # can never pass: tell SDKs not to retry
-            headers["x-should-retry"] = "false"
-            return Decision(False, 60, headers, f"request of {tokens} tokens exceeds the {tpm} {reason} limit")
-        return Decision(False, max(1, math.ceil(wait)), headers, f"Rate limit exceeded ({reason})")
+        return refusal(wait, reason, tokens, tpm, headers)
 
     def reset(self) -> None:
         """Refill every bucket."""
