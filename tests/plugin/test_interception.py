@@ -219,80 +219,30 @@ def check_journal(mock, path, stream):
     assert mock.count() == 1
 """
 
-OPENAI_TESTS = (
-    CLIENT_MODULE
-    + """
 
-def test_sync_plain(ainative_mock):
-    assert app.openai_plain() == EXPECTED
-    check_journal(ainative_mock, "/api/v1/chat/completions", False)
-
-
-def test_sync_streamed(ainative_mock):
-    assert app.openai_streamed() == EXPECTED
-    check_journal(ainative_mock, "/api/v1/chat/completions", True)
+def client_tests(*functions: str) -> str:
+    """An inner test module calling each of ``app``'s client functions once (``*_streamed`` ones stream)."""
+    return (
+        CLIENT_MODULE
+        + f"""
+import pytest
 
 
-def test_async_plain(ainative_mock):
-    assert asyncio.run(app.openai_async_plain()) == EXPECTED
-    check_journal(ainative_mock, "/api/v1/chat/completions", False)
-
-
-def test_async_streamed(ainative_mock):
-    assert asyncio.run(app.openai_async_streamed()) == EXPECTED
-    check_journal(ainative_mock, "/api/v1/chat/completions", True)
+@pytest.mark.parametrize("function", {list(functions)!r})
+def test_client(ainative_mock, function):
+    result = getattr(app, function)()
+    if asyncio.iscoroutine(result):
+        result = asyncio.run(result)
+    assert result == EXPECTED
+    check_journal(ainative_mock, "/api/v1/chat/completions", function.endswith("streamed"))
 """
-)
-
-AINATIVE_OPENAI_TESTS = (
-    CLIENT_MODULE
-    + """
-
-def test_sync_plain(ainative_mock):
-    assert app.ainative_openai_plain() == EXPECTED
-    check_journal(ainative_mock, "/api/v1/chat/completions", False)
+    )
 
 
-def test_sync_streamed(ainative_mock):
-    assert app.ainative_openai_streamed() == EXPECTED
-    check_journal(ainative_mock, "/api/v1/chat/completions", True)
+def sync_and_async(prefix: str) -> tuple[str, ...]:
+    """A client's four calls: sync and async, plain and streamed."""
+    return tuple(f"{prefix}_{kind}" for kind in ("plain", "streamed", "async_plain", "async_streamed"))
 
-
-def test_async_plain(ainative_mock):
-    assert asyncio.run(app.ainative_openai_async_plain()) == EXPECTED
-    check_journal(ainative_mock, "/api/v1/chat/completions", False)
-
-
-def test_async_streamed(ainative_mock):
-    assert asyncio.run(app.ainative_openai_async_streamed()) == EXPECTED
-    check_journal(ainative_mock, "/api/v1/chat/completions", True)
-"""
-)
-
-AGENT_TESTS = (
-    CLIENT_MODULE
-    + """
-
-def test_async_plain(ainative_mock):
-    assert asyncio.run(app.agent_plain()) == EXPECTED
-    check_journal(ainative_mock, "/api/v1/chat/completions", False)
-
-
-def test_async_streamed(ainative_mock):
-    assert asyncio.run(app.agent_streamed()) == EXPECTED
-    check_journal(ainative_mock, "/api/v1/chat/completions", True)
-"""
-)
-
-AINATIVE_PYTHON_TESTS = (
-    CLIENT_MODULE
-    + """
-
-def test_sync_plain(ainative_mock):
-    assert app.ainative_python_plain() == EXPECTED
-    check_journal(ainative_mock, "/api/v1/chat/completions", False)
-"""
-)
 
 HTTP_TESTS = (
     CLIENT_MODULE
@@ -339,10 +289,10 @@ def write_project(inner: pytest.Pytester) -> None:
     inner.makeconftest(OFFLINE_CONFTEST)
     inner.makepyfile(
         app=APP,
-        test_openai=OPENAI_TESTS,
-        test_ainative_openai=AINATIVE_OPENAI_TESTS,
-        test_ainative_agent=AGENT_TESTS,
-        test_ainative_python=AINATIVE_PYTHON_TESTS,
+        test_openai=client_tests(*sync_and_async("openai")),
+        test_ainative_openai=client_tests(*sync_and_async("ainative_openai")),
+        test_ainative_agent=client_tests("agent_plain", "agent_streamed"),  # async only
+        test_ainative_python=client_tests("ainative_python_plain"),  # sync, no streaming
         test_httpx=HTTP_TESTS.format(lib="httpx"),
         test_httpx2=HTTP_TESTS.format(lib="httpx2"),
     )
