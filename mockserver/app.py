@@ -65,7 +65,7 @@ class AINativeMock:
     def __init__(self, config: MockConfig | None = None) -> None:
         config = config or MockConfig()
         self.state = MockState(config) if config.state is None else _shared_state(config)
-        self.chat = ChatEndpoint(self.state)
+        self.chat = ChatEndpoint(self.state) if config.state is None else _shared_chat(self.state)
         self.app = _MockStarlette(
             routes=self._routes(),
             middleware=[
@@ -256,6 +256,14 @@ def _shared_state(config: MockConfig) -> MockState:
 
     assert config.state is not None
     return SharedMockState(config, Store(config.state))
+
+
+def _shared_chat(state: MockState) -> ChatEndpoint:
+    from mockserver.shared.chat import SharedChatEndpoint
+    from mockserver.shared.state import SharedMockState
+
+    assert isinstance(state, SharedMockState)
+    return SharedChatEndpoint(state)
 
 
 def _shared_state_middleware(state: MockState) -> list[Middleware]:

@@ -148,6 +148,10 @@ def serve(
         app = WorkerApp(config, console=not quiet)
     else:
         app = mock.app
+        if config.state is not None:  # served by this process's one event loop: batch its Redis commands
+            from mockserver.shared.worker import enable_batching
+
+            enable_batching(mock)
         if not quiet:
             from mockserver.console import ConsoleLog
 

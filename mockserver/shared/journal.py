@@ -7,12 +7,17 @@ Reading returns at most the newest ``size`` entries (the stream is trimmed appro
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
 import time
+from typing import Any
+
+import orjson
 
 from mockserver.journal import Journal, JournalEntry
+from mockserver.shared.batch import CommandError
 from mockserver.shared.store import StateUnavailable, Store
 
 __all__ = ["RedisJournal"]
@@ -29,6 +34,24 @@ redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'seq', seq, 'e', ARGV[3
 return seq
 """
 
+# The same for several entries at once (one per request of a batch). ARGV: maxlen, then (generation,
+# entry JSON) per entry. Returns each entry's seq (0: begun before the last reset, not recorded).
+_ADD_MANY = """
+local gen = tonumber(redis.call('GET', KEYS[3]) or '0')
+local out = {}
+for i = 2, #ARGV, 2 do
+  local wanted = tonumber(ARGV[i])
+  if wanted ~= -1 and wanted ~= gen then
+    out[#out + 1] = 0
+  else
+    local seq = redis.call('INCR', KEYS[2])
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'seq', seq, 'e', ARGV[i + 1])
+    out[#out + 1] = seq
+  end
+end
+return out
+"""
+
 # KEYS: stream, seq counter, generation. Returns the new generation.
 _CLEAR = """
 redis.call('DEL', KEYS[1])
@@ -37,6 +60,55 @@ return redis.call('INCR', KEYS[3])
 """
 
 _FIELDS = {f.name for f in dataclasses.fields(JournalEntry)}
+
+
+def _encode(entry: JournalEntry) -> bytes:
+    """The stream field of ``entry``: :meth:`JournalEntry.as_dict` without ``seq``, as JSON (orjson)."""
+    response = entry.response
+    data = {
+        "method": entry.method,
+        "path": entry.path,
+        "status": entry.status,
+        "key": entry.key,
+        "model": entry.model,
+        "stream": entry.stream,
+        "body": entry.body,
+        "fault": entry.fault,
+        "duration_ms": entry.duration_ms,
+        "ttfb_ms": entry.ttfb_ms,
+        "usage": entry.usage,
+        "charged": entry.charged,
+        "chunks_sent": entry.chunks_sent,
+        "disconnected": entry.disconnected,
+        "request_id": entry.request_id,
+        "at": entry.at,
+        "response": None if response is None else _raw_json_or_text(response),
+        "events": None if entry.events is None else [e.decode("utf-8", "replace") for e in entry.events],
+    }
+    try:
+        return orjson.dumps(data, default=str)
+    except TypeError:  # integers beyond 64 bits in the body, a lone surrogate...
+        return json.dumps(data, separators=(",", ":"), default=str).encode()
+
+
+_ENCODED = {"method", "path", "status", "key", "model", "stream", "body", "fault", "duration_ms", "ttfb_ms", "usage"}
+_ENCODED |= {"charged", "chunks_sent", "disconnected", "request_id", "at", "response", "events"}
+assert {f.name for f in dataclasses.fields(JournalEntry)} - {"seq", "started", "generation"} == _ENCODED, (
+    "a JournalEntry field is missing from the shared journal's encoding"
+)
+
+
+def _raw_json_or_text(raw: bytes) -> Any:
+    """Bytes the mock sent: as JSON (embedded as sent) when they are JSON, else as text."""
+    try:
+        orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        try:
+            json.loads(raw)
+        except ValueError:
+            return raw.decode("utf-8", "replace")
+        return json.loads(raw)  # what orjson refuses (a 19-digit integer): the standard library's value
+    return orjson.Fragment(raw)
 
 
 def _dumps(value: object) -> bytes:
@@ -56,6 +128,9 @@ class RedisJournal(Journal):
         self._stream = store.key("journal")
         self._seq_key = store.key("journal", "seq")
         self._gen = store.key("journal", "gen")
+        self._pending: list[JournalEntry] = []  # added this loop turn, written at its end
+        self._pending_written: asyncio.Future[None] | None = None
+        self._writing: set[asyncio.Task[None]] = set()
 
     @property
     def generation_key(self) -> str:
@@ -69,15 +144,30 @@ class RedisJournal(Journal):
         self.generation = generation
 
     def add(self, entry: JournalEntry) -> JournalEntry:
-        """Record ``entry`` (its ``seq`` is assigned here), unless it began before the last :meth:`clear`.
+        """Record ``entry`` (its ``seq`` is assigned when written), unless it began before the last :meth:`clear`.
+
+        On a serving worker the entry is written with the other entries of this event-loop turn, in
+        one command sent with the turn's other commands (see :mod:`mockserver.shared.batch`);
+        :meth:`written` waits for it, and the app does so before it answers. Elsewhere (no running
+        event loop, or a ``fakeredis`` store) it is written at once.
 
         If Redis is unreachable the entry is dropped with a log line: the request it describes
         has already been answered (and charged), so it must not fail now.
         """
         entry.at = time.time()
-        data = entry.as_dict()
-        del data["seq"]
-        text = json.dumps(data, separators=(",", ":"), default=str)
+        batch = self.store.batch
+        if batch is not None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                pass
+            else:
+                self._pending.append(entry)
+                if self._pending_written is None:
+                    self._pending_written = loop.create_future()
+                    loop.call_soon(self._write_pending)
+                return entry
+        text = _encode(entry)
         try:
             seq = self.store.run(
                 "journal_add", _ADD, [self._stream, self._seq_key, self._gen], [entry.generation, self.size, text]
@@ -90,6 +180,40 @@ class RedisJournal(Journal):
             for listener in self.listeners:  # this worker's subscribers (the live journal page)
                 listener(entry)
         return entry
+
+    def _write_pending(self) -> None:
+        entries, written = self._pending, self._pending_written
+        self._pending, self._pending_written = [], None
+        assert written is not None
+        task = asyncio.ensure_future(self._write(entries, written))
+        self._writing.add(task)
+        task.add_done_callback(self._writing.discard)
+
+    async def _write(self, entries: list[JournalEntry], written: asyncio.Future[None]) -> None:
+        batch = self.store.batch
+        assert batch is not None
+        args: list[Any] = [self.size]
+        for entry in entries:
+            args += [entry.generation, _encode(entry)]
+        try:
+            seqs = await batch.script("journal_add_many", _ADD_MANY, [self._stream, self._seq_key, self._gen], args)
+        except (StateUnavailable, CommandError) as exc:
+            log.warning("%d journal entries dropped: %s", len(entries), exc)
+            seqs = [0] * len(entries)
+        finally:
+            written.set_result(None)
+        for entry, seq in zip(entries, seqs, strict=True):
+            if int(seq):
+                entry.seq = int(seq)
+                for listener in self.listeners:  # this worker's subscribers (the live journal page)
+                    listener(entry)
+
+    async def written(self) -> None:
+        """Wait until the entries this worker added so far are written (or dropped: Redis down)."""
+        if self._pending_written is not None:
+            await asyncio.shield(self._pending_written)
+        if self._writing:
+            await asyncio.gather(*self._writing, return_exceptions=True)
 
     def entries(self) -> list[JournalEntry]:
         """The kept entries, oldest first."""

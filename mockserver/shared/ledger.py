@@ -7,6 +7,7 @@ whichever worker runs it.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import threading
@@ -59,6 +60,46 @@ redis.call('EXPIRE', KEYS[5], 86400)
 return {1, a[4], tostring(math.max(tonumber(a[1]) * 1000000 - used, 0))}
 """
 )
+
+# The batched reservation (RedisLedger.areserve): KEYS as _RESERVE, KEYS[5] being the hash of this worker's
+# batching connection, where only the number of its last reservation is kept: commands on one connection
+# run in order, so after a lost connection the reservations Redis applied are those numbered up to it.
+_RESERVE_BATCHED = (
+    _ENSURE
+    + """
+local a = redis.call('HMGET', KEYS[1], 'total', 'used', 'unlimited', 'period')
+if not a[1] then
+  ensure()
+  a = redis.call('HMGET', KEYS[1], 'total', 'used', 'unlimited', 'period')
+end
+local cost = tonumber(ARGV[2])
+local remaining = math.max(tonumber(a[1]) * 1000000 - tonumber(a[2]), 0)
+if a[3] ~= '1' and remaining < cost then
+  return {0}
+end
+local used = redis.call('HINCRBY', KEYS[1], 'used', cost)
+redis.call('HSET', KEYS[5], 'n', ARGV[3])
+return {1, a[4], tostring(math.max(tonumber(a[1]) * 1000000 - used, 0))}
+"""
+)
+
+# KEYS[1]: the batching connection's hash. ARGV: account prefix, then (number, key, cost, period) per
+# reservation whose answer was lost. Each one Redis applied (number up to the hash's n) is given back,
+# unless its account started a new period since. Returns how many were refunded.
+_UNDO_BATCHED = """
+local last = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
+local refunded = 0
+for i = 2, #ARGV, 4 do
+  if tonumber(ARGV[i]) <= last then
+    local acct = ARGV[1] .. ARGV[i + 1]
+    if redis.call('HGET', acct, 'period') == ARGV[i + 3] then
+      redis.call('HINCRBY', acct, 'used', -tonumber(ARGV[i + 2]))
+      refunded = refunded + 1
+    end
+  end
+end
+return refunded
+"""
 
 # KEYS[1]: the worker's last-reservation hash. ARGV: account prefix, reservation number whose answer was lost.
 # If Redis did apply it, give the credits back (the request was answered 503). 1 if refunded.
@@ -155,6 +196,10 @@ class RedisLedger(Ledger):
         self._reserving = threading.RLock()
         self._lost: int | None = None  # a reservation whose answer was lost, to undo when Redis is back
         self._start = (credits, plan)  # the defaults until a worker changes them
+        self._batched = store.key("worker", os.urandom(8).hex(), "batched")
+        self._batched_numbers = itertools.count(1)
+        self._batched_lost: list[tuple[int, str, int, int]] = []  # (number, key, cost, period) to undo
+        self._undoing: asyncio.Future[None] | None = None
 
     def _keys(self, key: str) -> list[str]:
         return [self._prefix + key, self._defaults, self._period_key, self._names]
@@ -227,6 +272,69 @@ class RedisLedger(Ledger):
         if int(result[0]) != 1:
             return None
         return Reservation(key, cost, int(result[1]))
+
+    # -- batched (the chat pipeline on a serving worker) ------------------------------------------
+    async def aaccount(self, key: str) -> Account:
+        """:meth:`account`, sent with the other commands of this loop turn (see :mod:`mockserver.shared.batch`)."""
+        batch = self.store.batch
+        if batch is None:
+            return self.account(key)
+        self.store.check_up()
+        fields = await batch.call(
+            "HMGET", self._prefix + key, "total", "used", "plan", "unlimited", "rpm", "tpm", "period"
+        )
+        total, used, plan, unlimited, rpm, tpm, period = fields
+        if total is None:  # first use (or reset since): create it, atomically
+            return self.account(key)
+        return Account(int(total), int(used), plan, unlimited == "1", _int(rpm), _int(tpm), int(period))
+
+    async def areserve(self, key: str, cost: int, period: int) -> Reservation | None:
+        """:meth:`reserve`, batched; ``period`` is that of the account as the request loaded it.
+
+        If the connection is lost before the answer came, the request gets 503 and the reservation,
+        if Redis applied it, is undone before this worker's next batched reservation.
+        """
+        batch = self.store.batch
+        if batch is None:
+            return self.reserve(key, cost)
+        self.store.check_up()
+        if self._batched_lost or self._undoing is not None:
+            await self._aundo()
+        number = next(self._batched_numbers)
+        try:
+            result = await batch.script(
+                "ledger_reserve_batched",
+                _RESERVE_BATCHED,
+                [*self._keys(key), self._batched],
+                [key, cost, number, *self._start],
+            )
+        except StateUnavailable:
+            self._batched_lost.append((number, key, cost, period))
+            raise
+        if int(result[0]) != 1:
+            return None
+        return Reservation(key, cost, int(result[1]))
+
+    async def _aundo(self) -> None:
+        """Undo the lost reservations before any newer one is sent (the undo relies on their order)."""
+        if self._undoing is not None:
+            await asyncio.shield(self._undoing)
+            return
+        batch = self.store.batch
+        assert batch is not None
+        lost, self._batched_lost = self._batched_lost, []
+        self._undoing = asyncio.get_running_loop().create_future()
+        args: list[Any] = [self._prefix]
+        for number, key, cost, period in lost:
+            args += [number, key, cost, period]
+        try:
+            await batch.script("ledger_undo_batched", _UNDO_BATCHED, [self._batched], args)
+        except StateUnavailable:
+            self._batched_lost = lost + self._batched_lost
+            raise
+        finally:
+            self._undoing.set_result(None)
+            self._undoing = None
 
     @property
     def has_lost_reservation(self) -> bool:

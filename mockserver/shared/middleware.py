@@ -26,7 +26,11 @@ LOG_INTERVAL = 1.0
 
 
 class SharedStateMiddleware:
-    """ASGI middleware: ``state.begin()`` before each HTTP request; :class:`StateUnavailable` becomes 503."""
+    """ASGI middleware: ``state.abegin()`` before each HTTP request; :class:`StateUnavailable` becomes 503.
+
+    An answer is sent once this worker's journal entries so far are written, so whoever receives
+    it can read its entry from any worker.
+    """
 
     def __init__(self, app: ASGIApp, state: Any) -> None:
         self.app = app
@@ -39,15 +43,17 @@ class SharedStateMiddleware:
             await self.app(scope, receive, send)
             return
         started = False
+        journal = self.state.journal
 
         async def watch(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                await journal.written()  # a client told of its answer finds it in the journal, on any worker
             await send(message)
 
         try:
-            self.state.begin()
+            await self.state.abegin()
             if self._refused:
                 log.warning("shared state reachable again (%d requests got 503 meanwhile)", self._refused)
                 self._refused, self._logged = 0, 0.0

@@ -72,6 +72,16 @@ class SharedSettings:
         version, generation, faults, replies = (int(v or 0) for v in values)
         return Counters(version, generation, faults, replies)
 
+    async def acounters(self, journal_generation_key: str, faults_active_key: str) -> Counters:
+        """:meth:`counters`, sent with the other commands of this loop turn (see :mod:`mockserver.shared.batch`)."""
+        batch = self.store.batch
+        if batch is None:
+            return self.counters(journal_generation_key, faults_active_key)
+        self.store.check_up()
+        keys = [self.version_key, journal_generation_key, faults_active_key, self.replies_count_key]
+        version, generation, faults, replies = (int(v or 0) for v in await batch.call("MGET", *keys))
+        return Counters(version, generation, faults, replies)
+
     # -- config --------------------------------------------------------------------------
     def update(self, raw: Mapping[str, Any]) -> int:
         """Store changed settings (as given, JSON) and bump the version; returns the new version."""

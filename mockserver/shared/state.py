@@ -68,7 +68,16 @@ class SharedMockState(MockState):
         """Catch up with the shared state before a request: config, reset generation, queue lengths."""
         if self.shared_ledger.has_lost_reservation:
             self.shared_ledger.undo_lost()
-        counters = self.settings.counters(self.shared_journal.generation_key, self.shared_faults.active_key)
+        self._catch_up(self.settings.counters(self.shared_journal.generation_key, self.shared_faults.active_key))
+
+    async def abegin(self) -> None:
+        """:meth:`begin`, its read sent with this loop turn's other commands (:mod:`mockserver.shared.batch`)."""
+        if self.shared_ledger.has_lost_reservation:
+            self.shared_ledger.undo_lost()
+        counters = await self.settings.acounters(self.shared_journal.generation_key, self.shared_faults.active_key)
+        self._catch_up(counters)
+
+    def _catch_up(self, counters: Counters) -> None:
         if counters.config_version != self._version:
             version, overrides, unavailable = self.settings.snapshot()
             try:

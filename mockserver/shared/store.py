@@ -12,13 +12,16 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import redis
 from redis.backoff import NoBackoff
 from redis.commands.core import Script
 from redis.retry import Retry
+
+if TYPE_CHECKING:
+    from mockserver.shared.batch import Batch
 
 __all__ = ["DEFAULT_NAMESPACE", "StateUnavailable", "Store", "parse_state_url"]
 
@@ -88,6 +91,10 @@ class Store:
             health_check_interval=0,
         )
         self._scripts: dict[str, Script] = {}
+        self._injected = client is not None
+        self.batching = False
+        """Whether requests use :attr:`batch` (one long-lived event loop: a serving worker)."""
+        self._batch: Batch | None = None
         self._down_until = 0.0
         self._down_reason = ""
 
@@ -101,6 +108,11 @@ class Store:
         if script is None:
             script = self._scripts[name] = self.client.register_script(source)
         return script
+
+    def scripts(self) -> list[str]:
+        """The sources of the scripts registered so far."""
+        sources = (script.script for script in self._scripts.values())
+        return [source.decode() if isinstance(source, bytes) else str(source) for source in sources]
 
     def run(self, name: str, source: str, keys: Sequence[str], args: Sequence[Any] = ()) -> Any:
         """Run script ``name`` atomically; :class:`StateUnavailable` if Redis cannot be reached."""
@@ -120,21 +132,49 @@ class Store:
         After a failure, calls fail at once for :data:`RETRY_INTERVAL` seconds (then Redis is tried
         again), so a worker whose Redis is gone answers 503 without waiting on it for every request.
         """
-        if self._down_until and time.monotonic() < self._down_until:
-            raise StateUnavailable(self._down_reason)
+        self.check_up()
         try:
             yield
         except redis.exceptions.BusyLoadingError as exc:  # Redis loading its data at start
-            self._down(f"shared state unavailable: Redis at {self.where} is loading ({exc})")
+            self.mark_down(f"shared state unavailable: Redis at {self.where} is loading ({exc})")
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
-            self._down(f"shared state unavailable: cannot reach Redis at {self.where} ({exc})")
+            self.mark_down(f"shared state unavailable: cannot reach Redis at {self.where} ({exc})")
         else:
             self._down_until = 0.0
 
-    def _down(self, reason: str) -> None:
+    def check_up(self) -> None:
+        """Raise :class:`StateUnavailable` at once while Redis failed less than :data:`RETRY_INTERVAL` ago."""
+        if self._down_until and time.monotonic() < self._down_until:
+            raise StateUnavailable(self._down_reason)
+
+    @property
+    def down_reason(self) -> str:
+        """Why Redis was last found unreachable ("" if it never was)."""
+        return self._down_reason
+
+    def mark_down(self, reason: str, raise_: bool = True) -> None:
+        """Redis failed: calls fail at once for :data:`RETRY_INTERVAL` (then Redis is tried again)."""
         self._down_until = time.monotonic() + RETRY_INTERVAL
         self._down_reason = reason
-        raise StateUnavailable(reason) from None
+        if raise_:
+            raise StateUnavailable(reason) from None
+
+    @property
+    def batch(self) -> Batch | None:
+        """The asynchronous batching connection (see :mod:`mockserver.shared.batch`), or None.
+
+        None unless :attr:`batching` was turned on (``ainative-mock serve`` does, in each worker,
+        whose event loop lives as long as the process), and always for a store given a ready-made
+        client (``fakeredis`` in unit tests): the asynchronous operations then run their blocking
+        versions.
+        """
+        if self._injected or not self.batching:
+            return None
+        if self._batch is None:
+            from mockserver.shared.batch import Batch
+
+            self._batch = Batch(self)
+        return self._batch
 
     def delete_matching(self, pattern: str) -> int:
         """Delete every key of this namespace matching ``pattern`` (``SCAN``, not ``KEYS``)."""
@@ -155,4 +195,6 @@ class Store:
 
     def close(self) -> None:
         """Close the connections."""
+        if self._batch is not None:
+            self._batch.close()
         self.client.close()

@@ -13,7 +13,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver.config import MockConfig
 
-__all__ = ["WorkerApp"]
+__all__ = ["WorkerApp", "enable_batching"]
+
+
+def enable_batching(mock: Any) -> None:
+    """Let ``mock`` (an :class:`~mockserver.app.AINativeMock` on shared state) batch its Redis commands.
+
+    For a mock served by one long-lived event loop: see :mod:`mockserver.shared.batch`.
+    """
+    store = getattr(mock.state, "store", None)
+    if store is not None:
+        store.batching = True
 
 
 class WorkerApp:
@@ -41,6 +51,7 @@ class WorkerApp:
             from mockserver.console import ConsoleLog
 
             mock = AINativeMock(self.config)
+            enable_batching(mock)
             if self.console:  # each worker prints the requests it answers
                 mock.state.journal.listeners.append(ConsoleLog(sys.stdout))
             self._app = mock.app
