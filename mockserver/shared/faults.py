@@ -114,6 +114,7 @@ class RedisFaultQueue(FaultQueue):
             raise FaultError("times must be >= 1")
         args = [self._prefix, fault_to_json(fault), times, model or "", route or "", "1" if fault.stream_only else "0"]
         self.store.run("faults_push", _PUSH, [self._ids, self._active, self._counter], args)
+        self.store.announce()
 
     def active(self) -> int:
         """How many queued entries have times left (0 lets a request skip the queue)."""
@@ -142,6 +143,8 @@ class RedisFaultQueue(FaultQueue):
             return False
         entry.remaining -= 1
         entry.used += 1
+        if entry.remaining <= 0:
+            self.store.announce()  # used up: workers that still count on it look again
         return True
 
     def pending(self) -> list[dict[str, Any]]:
@@ -166,6 +169,7 @@ class RedisFaultQueue(FaultQueue):
     def clear(self) -> None:
         """Drop every queued fault."""
         self.store.run("faults_clear", _CLEAR, [self._ids, self._active], [self._prefix])
+        self.store.announce()
 
 
 class RedisSeededFaults(SeededFaults):

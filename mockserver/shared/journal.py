@@ -239,3 +239,4 @@ class RedisJournal(Journal):
     def clear(self) -> None:
         """Forget every entry; requests still in flight will not be recorded."""
         self.generation = int(self.store.run("journal_clear", _CLEAR, [self._stream, self._seq_key, self._gen]))
+        self.store.announce()

@@ -165,6 +165,10 @@ return 1
 """
 
 
+_CACHED_ACCOUNTS = 10_000
+"""At most this many accounts remembered per worker between changes."""
+
+
 def _int(value: str | None) -> int | None:
     return None if value is None else int(value)
 
@@ -200,6 +204,8 @@ class RedisLedger(Ledger):
         self._batched_numbers = itertools.count(1)
         self._batched_lost: list[tuple[int, str, int, int]] = []  # (number, key, cost, period) to undo
         self._undoing: asyncio.Future[None] | None = None
+        self._cached: dict[str, Account] = {}  # see aaccount
+        self._cache_generation = 0
 
     def _keys(self, key: str) -> list[str]:
         return [self._prefix + key, self._defaults, self._period_key, self._names]
@@ -228,6 +234,7 @@ class RedisLedger(Ledger):
         if key == "":
             raise ValueError("key must not be empty")
         self.store.run("ledger_configure", _CONFIGURE, [self._defaults, self._period_key, self._names], args)
+        self.store.announce()
 
     def accounts(self) -> list[tuple[str, Account]]:
         """Snapshots of every account used or configured so far, by key (every worker's)."""
@@ -274,19 +281,37 @@ class RedisLedger(Ledger):
         return Reservation(key, cost, int(result[1]))
 
     # -- batched (the chat pipeline on a serving worker) ------------------------------------------
+    def forget_cached(self) -> None:
+        """Drop the accounts :meth:`aaccount` remembers (called whenever the worker catches up)."""
+        self._cached = {}
+        self._cache_generation += 1
+
     async def aaccount(self, key: str) -> Account:
-        """:meth:`account`, sent with the other commands of this loop turn (see :mod:`mockserver.shared.batch`)."""
+        """:meth:`account`, sent with the other commands of this loop turn (see :mod:`mockserver.shared.batch`).
+
+        The account is remembered until the worker next catches up with a change (see
+        :mod:`mockserver.shared.changes`; every change to an account is announced), so its plan,
+        limits and period are current, but not its balance: reservations read that in Redis.
+        """
+        cached = self._cached.get(key)
+        if cached is not None:
+            return cached
         batch = self.store.batch
         if batch is None:
             return self.account(key)
         self.store.check_up()
+        generation = self._cache_generation
         fields = await batch.call(
             "HMGET", self._prefix + key, "total", "used", "plan", "unlimited", "rpm", "tpm", "period"
         )
         total, used, plan, unlimited, rpm, tpm, period = fields
         if total is None:  # first use (or reset since): create it, atomically
-            return self.account(key)
-        return Account(int(total), int(used), plan, unlimited == "1", _int(rpm), _int(tpm), int(period))
+            account = self.account(key)
+        else:
+            account = Account(int(total), int(used), plan, unlimited == "1", _int(rpm), _int(tpm), int(period))
+        if generation == self._cache_generation and len(self._cached) < _CACHED_ACCOUNTS:  # no change meanwhile
+            self._cached[key] = account
+        return account
 
     async def areserve(self, key: str, cost: int, period: int) -> Reservation | None:
         """:meth:`reserve`, batched; ``period`` is that of the account as the request loaded it.
@@ -365,6 +390,7 @@ class RedisLedger(Ledger):
     def reset(self, credits: int, plan: str) -> None:
         """Forget every account; new ones start with ``credits`` on ``plan``."""
         self.store.run("ledger_reset", _RESET, [self._defaults, self._names], [self._prefix, credits, plan])
+        self.store.announce()
 
 
 assert MICRO == 1_000_000  # the scripts spell it out

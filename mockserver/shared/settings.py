@@ -97,7 +97,9 @@ class SharedSettings:
             pipe.incr(self.version_key)
             return int(pipe.execute()[-1])
 
-        return self.store.call(write)
+        version = self.store.call(write)
+        self.store.announce()
+        return version
 
     def snapshot(self) -> tuple[int, dict[str, Any], set[str]]:
         """Version, changed settings and unavailable models, read together."""
@@ -126,6 +128,7 @@ class SharedSettings:
             pipe.execute()
 
         self.store.call(write)
+        self.store.announce()
 
     def replace_unavailable(self, models: Iterable[str]) -> None:
         """The unavailable models become exactly ``models``."""
@@ -140,6 +143,7 @@ class SharedSettings:
             pipe.execute()
 
         self.store.call(write)
+        self.store.announce()
 
     def reset(self, unavailable: Iterable[str]) -> None:
         """Back to the starting config and outages; scripted replies dropped."""
@@ -155,12 +159,14 @@ class SharedSettings:
             pipe.execute()
 
         self.store.call(write)
+        self.store.announce()
 
     # -- scripted replies ------------------------------------------------------------------
     def push_reply(self, spec: Mapping[str, Any]) -> None:
         """Queue a reply spec (``{"text": ...}`` or ``{"tool_call": {...}}``)."""
         text = json.dumps(dict(spec), separators=(",", ":"))
         self.store.run("replies_push", _PUSH, [self.replies_key, self.replies_count_key, self._reply_ids], [text])
+        self.store.announce()
 
     def head_reply(self) -> str | None:
         """The raw head of the reply queue (JSON with its ``id``), or None."""
@@ -169,7 +175,10 @@ class SharedSettings:
 
     def consume_reply(self, raw: str) -> bool:
         """Drop ``raw`` if it is still the head; False if another request took it first."""
-        return int(self.store.run("replies_consume", _CONSUME, [self.replies_key, self.replies_count_key], [raw])) == 1
+        used = int(self.store.run("replies_consume", _CONSUME, [self.replies_key, self.replies_count_key], [raw])) == 1
+        if used:
+            self.store.announce()  # the queue is shorter: workers that still count on it look again
+        return used
 
     def replies(self) -> list[dict[str, Any]]:
         """The queued reply specs, in order."""

@@ -71,9 +71,22 @@ class SharedMockState(MockState):
         self._catch_up(self.settings.counters(self.shared_journal.generation_key, self.shared_faults.active_key))
 
     async def abegin(self) -> None:
-        """:meth:`begin`, its read sent with this loop turn's other commands (:mod:`mockserver.shared.batch`)."""
+        """:meth:`begin` for a serving worker: nothing to do unless a change was announced.
+
+        The worker listens for change notices (:mod:`mockserver.shared.changes`); while it does,
+        a request catches up only if a notice came since the last catch-up. Otherwise (not
+        subscribed yet, or the subscription lost) every request catches up, its read sent with
+        this loop turn's other commands (:mod:`mockserver.shared.batch`).
+        """
         if self.shared_ledger.has_lost_reservation:
             self.shared_ledger.undo_lost()
+        changes = self.store.changes
+        if changes.live and not changes.stale:
+            return
+        changes.stale = False  # a notice from now on makes the next request catch up again
+        self.shared_ledger.forget_cached()
+        if self.store.batch is not None:  # a serving worker (one long-lived loop): subscribe
+            changes.listen()
         counters = await self.settings.acounters(self.shared_journal.generation_key, self.shared_faults.active_key)
         self._catch_up(counters)
 

@@ -22,6 +22,7 @@ from redis.retry import Retry
 
 if TYPE_CHECKING:
     from mockserver.shared.batch import Batch
+    from mockserver.shared.changes import Changes
 
 __all__ = ["DEFAULT_NAMESPACE", "StateUnavailable", "Store", "parse_state_url"]
 
@@ -95,6 +96,7 @@ class Store:
         self.batching = False
         """Whether requests use :attr:`batch` (one long-lived event loop: a serving worker)."""
         self._batch: Batch | None = None
+        self._changes: Changes | None = None
         self._down_until = 0.0
         self._down_reason = ""
 
@@ -160,6 +162,19 @@ class Store:
             raise StateUnavailable(reason) from None
 
     @property
+    def changes(self) -> Changes:
+        """The change-notice channel (see :mod:`mockserver.shared.changes`)."""
+        if self._changes is None:
+            from mockserver.shared.changes import Changes
+
+            self._changes = Changes(self)
+        return self._changes
+
+    def announce(self) -> None:
+        """Tell every worker the shared state changed (see :mod:`mockserver.shared.changes`)."""
+        self.changes.announce()
+
+    @property
     def batch(self) -> Batch | None:
         """The asynchronous batching connection (see :mod:`mockserver.shared.batch`), or None.
 
@@ -197,4 +212,6 @@ class Store:
         """Close the connections."""
         if self._batch is not None:
             self._batch.close()
+        if self._changes is not None:
+            self._changes.close()
         self.client.close()

@@ -179,3 +179,44 @@ def test_journal_entries_of_one_loop_turn_are_written_in_one_command_in_order(re
     reader = Store(redis_url)
     assert RedisJournal(reader, 100).entries() == []  # the reset emptied it, and the stale entry stayed out
     reader.close()
+
+
+def test_a_change_through_another_worker_reaches_a_subscribed_worker_before_its_next_request(redis_url: str) -> None:
+    from mockserver.config import MockConfig
+    from mockserver.shared.state import SharedMockState
+
+    async def body(store: Store) -> list[Any]:
+        config = MockConfig(credits=100, state=redis_url)
+        writer = SharedMockState(config, Store(redis_url))  # another worker (blocking calls, as the control API)
+        worker = SharedMockState(config, store)
+        await worker.abegin()
+        for _ in range(50):  # subscribed (confirmed by Redis) within a few loop turns
+            if store.changes.live:
+                break
+            await asyncio.sleep(0.01)
+        seen: list[Any] = [store.changes.live]
+        await worker.abegin()  # the catch-up the confirmation asked for
+        reads = store.batch.commands if store.batch else 0
+        account = await worker.shared_ledger.aaccount("k")
+        await worker.abegin()
+        await worker.shared_ledger.aaccount("k")
+        seen.append((store.batch.commands if store.batch else 0) - reads)  # nothing changed: one read in all
+
+        writer.update_config({"default_model": "gpt-4o"})
+        writer.shared_ledger.configure("k", plan="enterprise")
+        writer.queue_fault("http_error", status=500)
+        await asyncio.sleep(0.01)  # a request arrives through the loop, which has read the notices by then
+        await worker.abegin()
+        seen += [
+            worker.config.default_model,
+            (await worker.shared_ledger.aaccount("k")).plan,
+            account.plan,
+            worker.shared_faults.hint_active,
+        ]
+        writer.store.close()
+        return seen
+
+    live, reads, model, plan, old_plan, queued = _run(redis_url, body)
+    assert live is True
+    assert reads == 1  # the account, read once; no per-request catch-up while nothing changes
+    assert (model, plan, old_plan, queued) == ("gpt-4o", "enterprise", "pro", 1)

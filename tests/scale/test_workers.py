@@ -226,6 +226,33 @@ def test_served_mock_in_the_test_process_shares_state_with_the_workers(redis_url
         served.stop()
 
 
+def test_every_change_is_seen_by_the_very_next_request_on_either_worker(redis_url: str) -> None:
+    """Workers learn of changes from notices, not by asking Redis per request: none may be late."""
+    served = Serve("--workers", "2", "--state", redis_url)
+    key = {"X-API-Key": "ak_next_0001"}
+    try:
+        with (
+            httpx.Client(base_url=served.base_url, timeout=10) as control,
+            httpx.Client(
+                base_url=served.base_url, timeout=10, limits=httpx.Limits(max_keepalive_connections=0)
+            ) as chat,
+        ):  # a new connection per request: either worker may answer
+            seen = []
+            for round_ in range(40):
+                credits, style = (0, "openai") if round_ % 2 else (1000, "detail")
+                assert control.put("/_mock/keys/ak_next_0001", json={"credits": credits}).status_code == 200
+                assert control.put("/_mock/config", json={"error_style": style}).status_code == 200
+                answer = chat.post(CHAT, json=BODY, headers=key)
+                seen.append((answer.status_code, "error" in answer.json()))  # the openai style nests an "error"
+            assert seen == [(200, False), (402, True)] * 20
+            control.put("/_mock/keys/ak_next_0001", json={"credits": 1000})
+            control.post("/_mock/faults", json={"fault": "http_error", "status": 418})
+            assert chat.post(CHAT, json=BODY, headers=key).status_code == 418  # a queued fault: the next request
+            assert chat.post(CHAT, json=BODY, headers=key).status_code == 200
+    finally:
+        served.stop()
+
+
 def test_more_than_one_worker_without_shared_state_refuses_to_start() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--workers", "3"],
