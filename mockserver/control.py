@@ -15,6 +15,7 @@ then through the resource's documented schema, which states exactly what the ope
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -34,7 +35,7 @@ from mockserver.config import ERROR_STYLES, REPLAY_MODES, ConfigError, MockConfi
 from mockserver.errors import FieldProblem, validation_body
 from mockserver.events import JournalEvents
 from mockserver.faults import Fault, FaultError, fault_body_schema, fault_choice_schema, make_fault
-from mockserver.ledger import MICRO, Account
+from mockserver.ledger import EXHAUSTED_KEYS, MICRO, Account
 from mockserver.net import is_loopback
 from mockserver.requests_body import BodyError, read_json
 from mockserver.responses import error_response, json_response, new_request_id
@@ -422,6 +423,8 @@ def account_id(key: str) -> str:
 
 
 def _account_view(key: str, account: Account) -> dict[str, Any]:
+    if key in EXHAUSTED_KEYS:  # as the balance endpoint shows it: every credit used (chat answers 402)
+        account = dataclasses.replace(account, used=account.total * MICRO, unlimited=False)
     return {
         "id": account_id(key),
         "key": key if key.startswith("jwt:") or key in MAGIC_KEYS else mask_secret(key),

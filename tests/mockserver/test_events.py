@@ -195,6 +195,9 @@ def test_accounts_list_masked_keys_and_edit_by_id() -> None:
     (account,) = [a for a in listed["accounts"] if a["key"] == "ak_…1234"]
     assert account["total_credits"] == 100 and account["remaining_credits"] < 100 and account["plan"] == "pro"
     assert listed["magic_keys"]["ak_test_insufficient_credits"] == "402"
+    (magic,) = [a for a in listed["accounts"] if a["key"] == "ak_test_insufficient_credits"]
+    balance = client.get("/api/v1/public/credits/balance", headers={"X-API-Key": "ak_test_insufficient_credits"})
+    assert magic["remaining_credits"] == balance.json()["remaining_credits"] == 0  # the page and the API agree
     assert listed["magic_models"]["mock-plan-gated"] == "403"
     changed = client.put(f"/_mock/accounts/{account['id']}", json={"credits": 0, "plan": "free", "rpm": 3})
     assert changed.status_code == 200
