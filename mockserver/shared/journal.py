@@ -52,6 +52,20 @@ end
 return out
 """
 
+RECORD_LUA = """
+local function record(stream, seq_key, gen_key, wanted, maxlen, entry)
+  local gen = tonumber(redis.call('GET', gen_key) or '0')
+  wanted = tonumber(wanted)
+  if wanted ~= -1 and wanted ~= gen then return 0 end
+  local seq = redis.call('INCR', seq_key)
+  redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'seq', seq, 'e', entry)
+  return seq
+end
+"""
+"""Lua function ``record(stream, seq key, generation key, entry generation, maxlen, entry JSON)``: the
+entry's seq, or 0 if it began before the last reset. For scripts that record in the same step as
+they do something else (see :meth:`RedisJournal.record_args`)."""
+
 # KEYS: stream, seq counter, generation. Returns the new generation.
 _CLEAR = """
 redis.call('DEL', KEYS[1])
@@ -207,6 +221,18 @@ class RedisJournal(Journal):
                 entry.seq = int(seq)
                 for listener in self.listeners:  # this worker's subscribers (the live journal page)
                     listener(entry)
+
+    def record_args(self, entry: JournalEntry) -> tuple[list[str], list[Any]]:
+        """Keys and arguments for :data:`RECORD_LUA`'s ``record`` to write ``entry`` (its ``at`` set now)."""
+        entry.at = time.time()
+        return [self._stream, self._seq_key, self._gen], [entry.generation, self.size, _encode(entry)]
+
+    def recorded(self, entry: JournalEntry, seq: int) -> None:
+        """``entry`` was written by another script with sequence number ``seq`` (0: not recorded)."""
+        if seq:
+            entry.seq = seq
+            for listener in self.listeners:
+                listener(entry)
 
     async def written(self) -> None:
         """Wait until the entries this worker added so far are written (or dropped: Redis down)."""

@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import os
 import threading
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,15 +20,16 @@ from mockserver.shared.store import StateUnavailable, Store
 
 __all__ = ["RedisLedger"]
 
-# KEYS: account hash, defaults hash, period counter, account-name set; ARGV[1]: account name; the last two
-# ARGV: the starting credits and plan, the defaults until a worker changes them (configure(None), reset).
+# KEYS: account hash, defaults hash, period counter, account-name set; ARGV[1]: account name; the starting
+# credits and plan (the defaults until a worker changes them: configure(None), reset) are the arguments,
+# or else the last two ARGV.
 _ENSURE = """
-local function ensure()
+local function ensure(credits, plan)
   if redis.call('EXISTS', KEYS[1]) == 0 then
     local d = redis.call('HMGET', KEYS[2], 'credits', 'plan')
     local period = redis.call('INCR', KEYS[3])
-    redis.call('HSET', KEYS[1], 'total', d[1] or ARGV[#ARGV - 1], 'used', '0', 'plan', d[2] or ARGV[#ARGV],
-               'unlimited', '0', 'period', period)
+    redis.call('HSET', KEYS[1], 'total', d[1] or credits or ARGV[#ARGV - 1], 'used', '0',
+               'plan', d[2] or plan or ARGV[#ARGV], 'unlimited', '0', 'period', period)
     redis.call('SADD', KEYS[4], ARGV[1])
   end
 end
@@ -64,24 +66,32 @@ return {1, a[4], tostring(math.max(tonumber(a[1]) * 1000000 - used, 0))}
 # The batched reservation (RedisLedger.areserve): KEYS as _RESERVE, KEYS[5] being the hash of this worker's
 # batching connection, where only the number of its last reservation is kept: commands on one connection
 # run in order, so after a lost connection the reservations Redis applied are those numbered up to it.
-_RESERVE_BATCHED = (
+RESERVE_LUA = (
     _ENSURE
     + """
-local a = redis.call('HMGET', KEYS[1], 'total', 'used', 'unlimited', 'period')
-if not a[1] then
-  ensure()
-  a = redis.call('HMGET', KEYS[1], 'total', 'used', 'unlimited', 'period')
+local function reserve()
+  local a = redis.call('HMGET', KEYS[1], 'total', 'used', 'unlimited', 'period')
+  if not a[1] then
+    ensure(ARGV[4], ARGV[5])  -- other scripts add their own arguments after these
+    a = redis.call('HMGET', KEYS[1], 'total', 'used', 'unlimited', 'period')
+  end
+  local cost = tonumber(ARGV[2])
+  local remaining = math.max(tonumber(a[1]) * 1000000 - tonumber(a[2]), 0)
+  if a[3] ~= '1' and remaining < cost then
+    return {0}
+  end
+  local used = redis.call('HINCRBY', KEYS[1], 'used', cost)
+  redis.call('HSET', KEYS[5], 'n', ARGV[3])
+  return {1, a[4], tostring(math.max(tonumber(a[1]) * 1000000 - used, 0))}
 end
-local cost = tonumber(ARGV[2])
-local remaining = math.max(tonumber(a[1]) * 1000000 - tonumber(a[2]), 0)
-if a[3] ~= '1' and remaining < cost then
-  return {0}
-end
-local used = redis.call('HINCRBY', KEYS[1], 'used', cost)
-redis.call('HSET', KEYS[5], 'n', ARGV[3])
-return {1, a[4], tostring(math.max(tonumber(a[1]) * 1000000 - used, 0))}
 """
 )
+"""Lua function ``reserve()`` of the batched reservation, for scripts that do more in the same step.
+
+KEYS[1..5] and ARGV[1..5] as :meth:`RedisLedger.areserve` passes them (account, defaults, period
+counter, account names, this connection's hash; key, cost, number, starting credits and plan).
+"""
+_RESERVE_BATCHED = RESERVE_LUA + "return reserve()\n"
 
 # KEYS[1]: the batching connection's hash. ARGV: account prefix, then (number, key, cost, period) per
 # reservation whose answer was lost. Each one Redis applied (number up to the hash's n) is given back,
@@ -319,26 +329,40 @@ class RedisLedger(Ledger):
         If the connection is lost before the answer came, the request gets 503 and the reservation,
         if Redis applied it, is undone before this worker's next batched reservation.
         """
+        reservation, _ = await self.areserve_and(key, cost, period)
+        return reservation
+
+    async def areserve_and(
+        self, key: str, cost: int, period: int, script: tuple[str, str] | None = None, more: Sequence[Any] = ()
+    ) -> tuple[Reservation | None, list[Any]]:
+        """:meth:`areserve`, and more in the same atomic step: the reservation, and what ``script`` added to its answer.
+
+        ``script`` (name, source) is built on :data:`RESERVE_LUA` and calls ``reserve()``; ``more``
+        are its own keys and arguments, after the reservation's: its first item is how many keys
+        follow. Without ``script``, the plain reservation.
+        """
         batch = self.store.batch
         if batch is None:
-            return self.reserve(key, cost)
+            return self.reserve(key, cost), []
         self.store.check_up()
         if self._batched_lost or self._undoing is not None:
             await self._aundo()
         number = next(self._batched_numbers)
+        keys, args = [*self._keys(key), self._batched], [key, cost, number, *self._start]
         try:
-            result = await batch.script(
-                "ledger_reserve_batched",
-                _RESERVE_BATCHED,
-                [*self._keys(key), self._batched],
-                [key, cost, number, *self._start],
-            )
+            if script is None:
+                result = await batch.script("ledger_reserve_batched", _RESERVE_BATCHED, keys, args)
+            else:
+                count = int(more[0]) if more else 0
+                keys += more[1 : 1 + count]
+                args += more[1 + count :]
+                result = await batch.script(*script, keys, args)
         except StateUnavailable:
             self._batched_lost.append((number, key, cost, period))
             raise
         if int(result[0]) != 1:
-            return None
-        return Reservation(key, cost, int(result[1]))
+            return None, list(result[1:])
+        return Reservation(key, cost, int(result[1])), list(result[3:])
 
     async def _aundo(self) -> None:
         """Undo the lost reservations before any newer one is sent (the undo relies on their order)."""

@@ -220,3 +220,24 @@ def test_a_change_through_another_worker_reaches_a_subscribed_worker_before_its_
     assert live is True
     assert reads == 1  # the account, read once; no per-request catch-up while nothing changes
     assert (model, plan, old_plan, queued) == ("gpt-4o", "enterprise", "pro", 1)
+
+
+def test_reserve_and_record_creates_a_new_account_with_the_starting_balance_and_journals_once(redis_url: str) -> None:
+    from mockserver.shared.chat import RESERVE_AND_RECORD
+
+    async def body(store: Store) -> tuple[Any, list[Any], Any, list[str]]:
+        ledger = RedisLedger(store, 10, "pro")
+        journal = RedisJournal(store, 100)
+        entry = JournalEntry(0, "POST", "/v1/chat/completions", 200, generation=journal.generation)
+        keys, args = journal.record_args(entry)
+        script = ("ledger_reserve_and_record", RESERVE_AND_RECORD)
+        reservation, added = await ledger.areserve_and("fresh", 4_000_000, 0, script, [len(keys), *keys, *args])
+        refused, nothing = await ledger.areserve_and("fresh", 7_000_000, 0, script, [len(keys), *keys, *args])
+        return (reservation, added, (refused, nothing), [e.path for e in journal.entries()]), ledger.account("fresh")
+
+    (reservation, added, refused, paths), account = _run(redis_url, body)  # type: ignore[misc]
+    assert reservation is not None and reservation.amount == 4_000_000
+    assert added == [1]  # the entry's seq
+    assert refused == (None, [])  # 4 + 7 > 10 credits: refused, and nothing recorded
+    assert paths == ["/v1/chat/completions"]
+    assert (account.total, account.plan, account.used) == (10, "pro", 4_000_000)

@@ -253,6 +253,31 @@ def test_every_change_is_seen_by_the_very_next_request_on_either_worker(redis_ur
         served.stop()
 
 
+def test_an_answer_is_charged_and_journaled_once_and_a_402_uses_no_scripted_reply(redis_url: str) -> None:
+    """A plain answer reserves and journals in one Redis step: check both outcomes of that step."""
+    served = Serve("--workers", "2", "--state", redis_url)
+    key = {"X-API-Key": "ak_once_0000000001"}
+    try:
+        with httpx.Client(base_url=served.base_url, timeout=10) as client:
+            client.put("/_mock/keys/ak_once_0000000001", json={"credits": 1})
+            client.post("/_mock/replies", json={"text": "kept for a paying request"})
+            refused = client.post(CHAT, json=BODY, headers=key)
+            assert refused.status_code == 402
+            queued = client.post("/_mock/replies", json={"text": "second"}).json()["pending"]
+            assert queued == ["kept for a paying request", "second"]  # the 402 used none
+            client.put("/_mock/keys/ak_once_0000000001", json={"credits": 1000})
+            answer = client.post(CHAT, json=BODY, headers=key)
+            assert answer.json()["choices"][0]["message"]["content"] == "kept for a paying request"
+            mine = [e for e in client.get("/_mock/requests").json()["requests"] if e["key"] == "ak_…0001"]
+            tokens = answer.json()["usage"]["total_tokens"]
+            assert [(e["status"], e["charged"]) for e in mine] == [(402, 0), (200, tokens)]
+            assert mine[1]["response"] == answer.json()
+            balance = client.get("/api/v1/public/credits/balance", headers=key).json()
+            assert balance["used_credits"] == answer.json()["usage"]["total_tokens"]
+    finally:
+        served.stop()
+
+
 def test_more_than_one_worker_without_shared_state_refuses_to_start() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--workers", "3"],
