@@ -100,7 +100,7 @@ class SharedChatEndpoint(ChatEndpoint):
         entry = call.entry
         entry.charged, entry.response, entry.status = cost / MICRO, bytes(response.body), 200
         entry.duration_ms = entry.ttfb_ms = (time.perf_counter() - entry.started) * 1000
-        keys, args = self.journal.record_args(entry)
+        keys, args = self.journal.record_args(entry, response_is_json=True)
         reservation, added = await self.ledger.areserve_and(
             key, cost, period, ("ledger_reserve_and_record", RESERVE_AND_RECORD), [len(keys), *keys, *args]
         )

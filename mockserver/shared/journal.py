@@ -76,8 +76,12 @@ return redis.call('INCR', KEYS[3])
 _FIELDS = {f.name for f in dataclasses.fields(JournalEntry)}
 
 
-def _encode(entry: JournalEntry) -> bytes:
-    """The stream field of ``entry``: :meth:`JournalEntry.as_dict` without ``seq``, as JSON (orjson)."""
+def _encode(entry: JournalEntry, response_is_json: bool = False) -> bytes:
+    """The stream field of ``entry``: :meth:`JournalEntry.as_dict` without ``seq``, as JSON (orjson).
+
+    ``response_is_json``: the response bytes are known to be JSON (the mock's own encoding), so
+    they are embedded as they are, unparsed.
+    """
     response = entry.response
     data = {
         "method": entry.method,
@@ -96,7 +100,11 @@ def _encode(entry: JournalEntry) -> bytes:
         "disconnected": entry.disconnected,
         "request_id": entry.request_id,
         "at": entry.at,
-        "response": None if response is None else _raw_json_or_text(response),
+        "response": None
+        if response is None
+        else orjson.Fragment(response)
+        if response_is_json
+        else _raw_json_or_text(response),
         "events": None if entry.events is None else [e.decode("utf-8", "replace") for e in entry.events],
     }
     try:
@@ -222,10 +230,14 @@ class RedisJournal(Journal):
                 for listener in self.listeners:  # this worker's subscribers (the live journal page)
                     listener(entry)
 
-    def record_args(self, entry: JournalEntry) -> tuple[list[str], list[Any]]:
-        """Keys and arguments for :data:`RECORD_LUA`'s ``record`` to write ``entry`` (its ``at`` set now)."""
+    def record_args(self, entry: JournalEntry, response_is_json: bool = False) -> tuple[list[str], list[Any]]:
+        """Keys and arguments for :data:`RECORD_LUA`'s ``record`` to write ``entry`` (its ``at`` set now).
+
+        ``response_is_json``: ``entry.response`` is the mock's own JSON encoding (kept unparsed).
+        """
         entry.at = time.time()
-        return [self._stream, self._seq_key, self._gen], [entry.generation, self.size, _encode(entry)]
+        encoded = _encode(entry, response_is_json)
+        return [self._stream, self._seq_key, self._gen], [entry.generation, self.size, encoded]
 
     def recorded(self, entry: JournalEntry, seq: int) -> None:
         """``entry`` was written by another script with sequence number ``seq`` (0: not recorded)."""
