@@ -2,9 +2,11 @@
 
 Several workers (processes, or machines) that share one Redis database act as one mock: one
 ledger, one set of rate-limit buckets, one fault queue, one reply queue, one runtime config and
-one journal. Each request starts with :meth:`SharedMockState.begin` (one ``MGET``): it picks up a
-config changed through another worker and learns whether any fault or reply is queued at all, so
-a plain request costs four round trips (counters, account, reservation, journal).
+one journal. Each request starts with :meth:`SharedMockState.abegin` (``begin`` off the serving
+loop): when a change was announced since the last request (:mod:`mockserver.shared.changes`),
+one ``MGET`` picks up a config changed through another worker and learns whether any fault or
+reply is queued at all. A plain request then needs one Redis step (see
+:mod:`mockserver.shared.chat`).
 """
 
 from __future__ import annotations
