@@ -1,8 +1,12 @@
 """The chat completions endpoint: a pipeline of named steps, each of which may answer early.
 
-One request goes through :attr:`ChatEndpoint.steps` in order. Every step is an ``async`` method
-(or function) taking the endpoint and the request's :class:`ChatCall`, and returns either a
-response, which ends the pipeline and is sent, or ``None`` to go on. A step records what it
+One request goes through :attr:`ChatEndpoint.steps` in order. Every step is a method (or
+function) taking the endpoint and the request's :class:`ChatCall`, and returns either a
+response, which ends the pipeline and is sent, or ``None`` to go on. A step may be plain or
+``async``: :meth:`ChatEndpoint.run` awaits what a step returns when it is awaitable (an ``async``
+step's coroutine, or an awaitable a plain step returns when it must wait, as ``inject_fault``
+does for a latency fault), and calls a plain step without making a coroutine, which is cheaper:
+write a step ``async`` only if it awaits. A step records what it
 decided on the call object (``identity``, ``body``, ``fault``, ``reply``, ``usage`` ...) for the
 steps after it. No step raises to answer: errors are returned like any other response (see
 :meth:`ChatEndpoint.error`).
@@ -24,9 +28,10 @@ step                answers early with
 ``respond``         always: the completion as JSON or as an SSE stream
 =================== ===================================================================
 
-To add a step, write ``async def my_step(self, call: ChatCall) -> Response | None`` on
-:class:`ChatEndpoint` and put it at its place in ``steps``; keep what later steps need on
-:class:`ChatCall` (add a field with a default).
+To add a step, write ``def my_step(self, call: ChatCall) -> StepResult`` on :class:`ChatEndpoint`
+(``async def my_step(self, call: ChatCall) -> Response | None`` if it must await) and put it at
+its place in ``steps``; keep what later steps need on :class:`ChatCall` (add a field with a
+default). A subclass may override a plain step with an ``async`` one.
 """
 
 from __future__ import annotations
@@ -63,7 +68,7 @@ from mockserver.structured import ResponseFormatError
 from mockserver.tokens import prompt_tokens
 from mockserver.tools import ToolChoiceError
 
-__all__ = ["MAGIC_KEYS", "MAGIC_MODELS", "MANAGED_ROUTES", "Answer", "ChatCall", "ChatEndpoint", "Step"]
+__all__ = ["MAGIC_KEYS", "MAGIC_MODELS", "MANAGED_ROUTES", "Answer", "ChatCall", "ChatEndpoint", "Step", "StepResult"]
 
 MANAGED_ROUTES = frozenset({"/api/v1/managed/chat/completions", "/api/v1/public/managed-chat/chat/completions"})
 MAGIC_KEYS: dict[str, Fault] = {
@@ -124,8 +129,11 @@ class ChatCall:
         return path
 
 
-Step = Callable[["ChatEndpoint", ChatCall], Awaitable[Answer | None]]
-"""A pipeline step: returns the answer to send now, or None to go on to the next step."""
+StepResult = Answer | None | Awaitable[Answer | None]
+"""What a step returns: the answer to send now, or None to go on; or an awaitable of either."""
+Step = Callable[["ChatEndpoint", ChatCall], StepResult]
+"""A pipeline step, plain or ``async``: returns the answer to send now, or None to go on to the next step."""
+_ANSWER_TYPES = (Response, CompletionStream)
 
 
 class ChatEndpoint:
@@ -181,9 +189,14 @@ class ChatEndpoint:
     async def run(self, call: ChatCall) -> Answer:
         """Run ``call`` through :attr:`steps` until one answers."""
         for step in self.steps:
-            answer = await step(self, call)
-            if answer is not None:
-                return answer
+            answer = step(self, call)  # a plain step answers here; an async one gives its coroutine
+            if answer is None:
+                continue
+            if not isinstance(answer, _ANSWER_TYPES):
+                answer = await answer
+                if answer is None:
+                    continue
+            return answer
         return self.error(call, 500, "The chat pipeline ended without an answer")
 
     # -- helpers ----------------------------------------------------------------------------
@@ -208,7 +221,7 @@ class ChatEndpoint:
         self.state.journal.add(entry)
 
     # -- the steps --------------------------------------------------------------------------
-    async def authenticate(self, call: ChatCall) -> Response | None:
+    def authenticate(self, call: ChatCall) -> StepResult:
         """401 unless the key (``X-API-Key`` or a bearer key/JWT) is accepted."""
         incoming = call.incoming
         try:
@@ -234,7 +247,7 @@ class ChatEndpoint:
         call.entry.model, call.entry.stream = call.model_id, call.stream
         return None
 
-    async def load_account(self, call: ChatCall) -> Response | None:
+    def load_account(self, call: ChatCall) -> StepResult:
         """Look up the key's account; its own rpm/tpm override the configured ones."""
         assert call.identity is not None
         config = self.state.config
@@ -243,7 +256,7 @@ class ChatEndpoint:
         call.tpm = account.tpm if account.tpm is not None else config.tpm
         return None
 
-    async def inject_fault(self, call: ChatCall) -> Response | None:
+    def inject_fault(self, call: ChatCall) -> StepResult:
         """Pick the fault (header, magic key or model, queue, seeded draw); answer an ``http_error`` now."""
         header = call.incoming.get("x-mock-fault")
         if header:
@@ -259,9 +272,9 @@ class ChatEndpoint:
         if fault is None:
             return None
         call.entry.fault = {**fault.as_dict(), "source": fault.source}
-        if fault.name == "latency":
-            await anyio.sleep((fault.ms or 0) / 1000)
-        elif fault.name == "http_error" and fault.status is not None:
+        if fault.name == "latency":  # run awaits the sleep, then goes on (it ends with None)
+            return anyio.sleep((fault.ms or 0) / 1000)
+        if fault.name == "http_error" and fault.status is not None:
             assert call.identity is not None
             call.reply_headers.update(self.state.limiter.peek(call.identity.account, call.rpm, call.tpm))
             return self.error(call, fault.status, retry_after=fault.retry_after)
@@ -284,7 +297,7 @@ class ChatEndpoint:
                 return queued.fault
         return self.state.seeded.draw(call.stream, identity.account if identity is not None else "")
 
-    async def replay(self, call: ChatCall) -> Response | None:
+    def replay(self, call: ChatCall) -> StepResult:
         """With ``--cassettes``: pick the matching cassette (charged from its usage) or answer the miss."""
         config = self.state.config
         if config.cassettes is None:
@@ -317,7 +330,7 @@ class ChatEndpoint:
             self._replayer = (key, Replayer(load_cassettes(Path(str(config.cassettes))), config.replay_match))
         return self._replayer[1]
 
-    async def check_model(self, call: ChatCall) -> Response | None:
+    def check_model(self, call: ChatCall) -> StepResult:
         """The unknown-model status, 503 for a model made unavailable, 403 for a model above the plan."""
         state = self.state
         model_id = call.model_id
@@ -332,7 +345,7 @@ class ChatEndpoint:
             return self.error(call, 403, f"Model '{model_id}' is not available on the {call.account.plan} plan")
         return None
 
-    async def compose_reply(self, call: ChatCall) -> Response | None:
+    def compose_reply(self, call: ChatCall) -> StepResult:
         """The reply (see :mod:`mockserver.compose`), its finish reason and usage; 400 for unusable tools."""
         if call.cassette is not None:
             return None  # replay set the recorded usage; the recorded answer is the reply
@@ -356,7 +369,7 @@ class ChatEndpoint:
         call.usage = call.entry.usage = usage
         return None
 
-    async def rate_limit(self, call: ChatCall) -> Response | None:
+    def rate_limit(self, call: ChatCall) -> StepResult:
         """429 when the key is over its requests or tokens per minute."""
         if call.rpm <= 0 and call.tpm <= 0:  # no limit: nothing to take, no headers (as the limiter answers)
             return None
@@ -367,7 +380,7 @@ class ChatEndpoint:
             return self.error(call, 429, decision.reason, retry_after=decision.retry_after)
         return None
 
-    async def reserve_credits(self, call: ChatCall) -> Response | None:
+    def reserve_credits(self, call: ChatCall) -> StepResult:
         """402 unless the key can pay for the whole reply (a stream settles to what it sent)."""
         assert call.identity is not None
         assert call.model is not None
@@ -377,7 +390,7 @@ class ChatEndpoint:
             return self.error(call, 402, "Insufficient credits")
         return None
 
-    async def respond(self, call: ChatCall) -> Answer:
+    def respond(self, call: ChatCall) -> StepResult:
         """The completion, as JSON or as an SSE stream; uses up the scripted reply and queued fault."""
         state = self.state
         if call.scripted is not None:  # used only by a request that is answered
