@@ -22,7 +22,7 @@ from mockserver.config import MockConfig
 from mockserver.control import control_openapi_paths, control_routes
 from mockserver.cors import MockCORSMiddleware
 from mockserver.journal import JournalEntry
-from mockserver.responses import error_response, json_response, new_request_id
+from mockserver.responses import JSONBytes, error_response, json_response, new_request_id
 from mockserver.state import MockState
 from mockserver.ui import ui_routes
 
@@ -194,34 +194,46 @@ class _MockStarlette(Starlette):
     fast_chat: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fast = self.fast_chat
         if (
-            self.fast_chat is not None
+            fast is not None
             and scope["type"] == "http"
             and scope["method"] == "POST"
             and scope["path"] in _CHAT_PATHS
             and not scope.get("root_path")
-            and not any(name == b"origin" for name, _ in scope["headers"])
         ):
-            scope["app"] = self
-            await self._serve_fast(scope, receive, send)
-            return
+            for name, _ in scope["headers"]:
+                if name == b"origin":
+                    break  # from a browser: the full stack (CORS)
+            else:
+                scope["app"] = self
+                if not isinstance(fast, ChatEndpoint):
+                    await self._serve_fast(scope, receive, send)
+                    return
+                # In memory: answer, then send (no send wrapper); inline, as each coroutine costs.
+                try:
+                    answer = await fast.answer(scope, receive)
+                except Exception:  # nothing sent yet: a 500 in the mock's format, then re-raise
+                    log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+                    await self.state.mock._error(500, "Internal server error")(scope, receive, send)
+                    raise
+                try:  # the answer's first message is http.response.start: a failure here comes after it
+                    if type(answer) is JSONBytes:  # what its Response.__call__ would send, without a coroutine
+                        await send(
+                            {"type": "http.response.start", "status": answer.status_code, "headers": answer.raw_headers}
+                        )
+                        await send({"type": "http.response.body", "body": answer.body})
+                    else:
+                        await answer(scope, receive, send)
+                except Exception:
+                    log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+                    raise
+                return
         await super().__call__(scope, receive, send)
 
     async def _serve_fast(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The chat endpoint wrapped (shared state): a 500 in the mock's format if it fails before answering."""
         assert self.fast_chat is not None
-        if isinstance(self.fast_chat, ChatEndpoint):  # in memory: answer, then send (no send wrapper)
-            try:
-                answer = await self.fast_chat.answer(scope, receive)
-            except Exception:  # nothing sent yet: a 500 in the mock's format, then re-raise
-                log.exception("unexpected error on %s %s", scope["method"], scope["path"])
-                await self.state.mock._error(500, "Internal server error")(scope, receive, send)
-                raise
-            try:  # the answer's first message is http.response.start: a failure here comes after it
-                await answer(scope, receive, send)
-            except Exception:
-                log.exception("unexpected error on %s %s", scope["method"], scope["path"])
-                raise
-            return
         started = False
 
         async def watch(message: Message) -> None:

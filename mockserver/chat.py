@@ -99,7 +99,8 @@ class ChatCall:
     on those of the steps before it.
     """
 
-    request: Request
+    scope: Scope  # the request's ASGI scope and receive channel
+    receive: Receive
     incoming: dict[str, str]  # request headers by lower-cased name (the first of repeats)
     request_id: str
     entry: JournalEntry
@@ -123,9 +124,14 @@ class ChatCall:
     completion_id: str = ""  # the answer's ``id`` (drawn with the request id: one call for both)
 
     @property
+    def request(self) -> Request:
+        """The request, as a Starlette :class:`Request` (made on each use: the pipeline needs none)."""
+        return Request(self.scope, self.receive)
+
+    @property
     def path(self) -> str:
         """The route the request came in on."""
-        path: str = self.request.scope["path"]
+        path: str = self.scope["path"]
         return path
 
 
@@ -177,9 +183,7 @@ class ChatEndpoint:
             started=time.perf_counter(),
             generation=self.state.journal.generation,
         )
-        call = ChatCall(
-            Request(scope, receive), incoming, request_id, entry, completion_id="chatcmpl-" + random_hex[24:]
-        )
+        call = ChatCall(scope, receive, incoming, request_id, entry, completion_id="chatcmpl-" + random_hex[24:])
         response = await self.run(call)
         if not isinstance(response, CompletionStream):  # a stream journals itself when it ends
             entry.response = bytes(response.body)
@@ -235,7 +239,7 @@ class ChatEndpoint:
         """400/413/415/422 unless the body is JSON within the size limit that meets ``chat-request``."""
         config = self.state.config
         try:
-            body = await read_json_body(call.request.receive, call.incoming, config.max_body_bytes, "chat-request")
+            body = await read_json_body(call.receive, call.incoming, config.max_body_bytes, "chat-request")
         except BodyError as exc:
             if exc.status == 422:
                 payload = validation_body(config.error_style, exc.problems)
@@ -306,7 +310,7 @@ class ChatEndpoint:
             replayer = self.replayer()
         except CassetteError as exc:
             return self.error(call, 500, f"Cannot replay: {exc}", "cassette_error")
-        method = call.request.scope["method"]
+        method = call.scope["method"]
         cassette = replayer.find(method, call.path, call.body)
         if cassette is None:
             if config.replay == "fallback":

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from mockserver.errors import error_body
 
-__all__ = ["encode_json", "error_response", "json_response", "new_request_id"]
+__all__ = ["JSONBytes", "encode_json", "error_response", "json_response", "new_request_id"]
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -33,7 +33,7 @@ def new_request_id() -> str:
     return "req_" + os.urandom(12).hex()
 
 
-class _JSONBytes(Response):
+class JSONBytes(Response):
     """A ``Response`` whose raw headers are built directly (``Response.__init__`` costs more)."""
 
     def __init__(self, content: bytes, status: int, raw_headers: list[tuple[bytes, bytes]]) -> None:
@@ -53,7 +53,7 @@ def json_response(body: Any, status: int, request_id: str, headers: dict[str, st
     ]
     if headers:
         raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-    return _JSONBytes(content, status, raw)
+    return JSONBytes(content, status, raw)
 
 
 def error_response(
