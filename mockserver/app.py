@@ -208,7 +208,10 @@ class _MockStarlette(Starlette):
             else:
                 scope["app"] = self
                 if not isinstance(fast, ChatEndpoint):
-                    await self._serve_fast(scope, receive, send)
+                    if getattr(fast, "answers_errors", False):  # shared state: its middleware answers errors too
+                        await fast(scope, receive, send)
+                    else:
+                        await self._serve_fast(scope, receive, send)
                     return
                 # In memory: answer, then send (no send wrapper); inline, as each coroutine costs.
                 try:
@@ -259,7 +262,7 @@ def _fast_chat(state: MockState, chat: ChatEndpoint) -> ASGIApp:
         return chat
     from mockserver.shared.middleware import SharedStateMiddleware
 
-    return SharedStateMiddleware(chat, state)
+    return SharedStateMiddleware(chat, state, answers_errors=True)
 
 
 def _shared_state(config: MockConfig) -> MockState:

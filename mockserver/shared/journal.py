@@ -246,6 +246,11 @@ class RedisJournal(Journal):
             for listener in self.listeners:
                 listener(entry)
 
+    @property
+    def unwritten(self) -> bool:
+        """Whether entries this worker added are still to be written (see :meth:`written`)."""
+        return self._pending_written is not None or bool(self._writing)
+
     async def written(self) -> None:
         """Wait until the entries this worker added so far are written (or dropped: Redis down)."""
         if self._pending_written is not None:

@@ -32,9 +32,11 @@ class SharedStateMiddleware:
     it can read its entry from any worker.
     """
 
-    def __init__(self, app: ASGIApp, state: Any) -> None:
+    def __init__(self, app: ASGIApp, state: Any, *, answers_errors: bool = False) -> None:
         self.app = app
         self.state = state
+        self.answers_errors = answers_errors
+        """Also answer an unexpected error with the mock's 500 (and re-raise): as the app's fast chat path."""
         self._refused = 0  # requests answered 503 since Redis was last reachable
         self._logged = 0.0
 
@@ -49,7 +51,8 @@ class SharedStateMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                await journal.written()  # a client told of its answer finds it in the journal, on any worker
+                if journal.unwritten:  # a client told of its answer finds it in the journal, on any worker
+                    await journal.written()
             await send(message)
 
         try:
@@ -76,3 +79,11 @@ class SharedStateMiddleware:
                 headers={"retry-after": "1"},
             )
             await response(scope, receive, send)
+        except Exception:
+            if not self.answers_errors:
+                raise
+            log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            if not started:  # as Starlette's ServerErrorMiddleware: a 500 in the mock's format
+                style = self.state.config.error_style
+                await error_response(style, 500, "Internal server error")(scope, receive, send)
+            raise

@@ -393,3 +393,30 @@ def test_in_process_mock_answers_503_while_redis_is_down_then_recovers(durable_r
         again = client.post(CHAT, json=BODY, headers=mock.headers)
         assert again.status_code == 200
         assert mock.count(status=200) == 2
+
+
+@pytest.mark.parametrize("where", ["memory", "redis"])
+def test_an_unexpected_error_in_the_chat_pipeline_is_a_500_in_the_mocks_format(
+    where: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from starlette.testclient import TestClient
+
+    from mockserver.app import AINativeMock
+
+    state = None if where == "memory" else request.getfixturevalue("redis_url")
+    mock = AINativeMock(MockConfig(state=state))
+
+    def broken(endpoint: Any, call: Any) -> None:
+        raise RuntimeError("a bug in a step")
+
+    steps = tuple(broken if step.__name__ == "compose_reply" else step for step in type(mock.chat).steps)
+    monkeypatch.setattr(type(mock.chat), "steps", steps)
+    try:
+        client = TestClient(mock.app, raise_server_exceptions=False)
+        answer = client.post(CHAT, json=BODY, headers={"X-API-Key": "ak_bug_0001"})
+    finally:
+        monkeypatch.undo()
+    assert answer.status_code == 500
+    assert answer.json() == {"detail": "Internal server error"}
+    assert "unexpected error on POST /v1/chat/completions" in caplog.text
+    assert "a bug in a step" in caplog.text
