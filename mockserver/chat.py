@@ -60,7 +60,7 @@ from mockserver.ledger import MICRO, Account, Reservation, micro
 from mockserver.models import ModelInfo, any_model, unknown_model_message
 from mockserver.replay import Replayer, recorded_usage, replayed_json, replayed_stream_plan
 from mockserver.replies import Reply
-from mockserver.requests_body import BodyError, read_json_body
+from mockserver.requests_body import BodyError, parse_json_body, read_raw
 from mockserver.responses import error_response, json_response
 from mockserver.sse import CompletionStream, StreamOutcome, StreamPlan, build_stream, stream_headers
 from mockserver.state import MockState
@@ -239,7 +239,8 @@ class ChatEndpoint:
         """400/413/415/422 unless the body is JSON within the size limit that meets ``chat-request``."""
         config = self.state.config
         try:
-            body = await read_json_body(call.receive, call.incoming, config.max_body_bytes, "chat-request")
+            raw = await read_raw(call.receive, call.incoming, config.max_body_bytes)
+            body = parse_json_body(raw, "chat-request")
         except BodyError as exc:
             if exc.status == 422:
                 payload = validation_body(config.error_style, exc.problems)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,7 +13,7 @@ from starlette.types import Receive
 import contracts
 from mockserver.errors import FieldProblem
 
-__all__ = ["BodyError", "read_json", "read_json_body"]
+__all__ = ["BodyError", "parse_json", "parse_json_body", "read_json", "read_json_body", "read_raw"]
 
 _TYPE_NAMES = {
     "required": "missing",
@@ -73,7 +72,8 @@ def _finite_float(text: str) -> float:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant_early, parse_float=_finite_float)
 
 
-_LONG_NUMBER = re.compile(rb"\d{19}")
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_DIGIT_RUN = b"0" * 19
 
 
 def _loads(raw: bytes) -> Any:
@@ -83,7 +83,7 @@ def _loads(raw: bytes) -> Any:
     standard library too (which keeps them exact), as does every body orjson rejects: infinite
     numbers, lone surrogates, a byte-order mark, deep nesting, invalid JSON.
     """
-    if not _LONG_NUMBER.search(raw):
+    if _LONG_DIGIT_RUN not in raw.translate(_DIGITS_AS_ZERO):  # no run of 19 digits (twice as fast as a regex)
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -104,7 +104,19 @@ def _short(message: str, limit: int = 200) -> str:
     return message if len(message) <= limit else message[: limit - 1] + "…"
 
 
-async def _read_limited(receive: Receive, headers: Mapping[str, str], limit: int) -> bytes:
+async def read_raw(receive: Receive, headers: Mapping[str, str], limit: int) -> bytes:
+    """Read the body bytes (at most ``limit``), straight from the ASGI channel, if its type can be JSON.
+
+    A missing content type is read as JSON (as FastAPI does); any other non-JSON type gets 415.
+
+    Raises:
+        BodyError: 400 (client gone), 413 (too large) or 415 (not JSON).
+    """
+    content_type = headers.get("content-type", "")
+    if content_type != "application/json":  # the common case needs no parsing
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media and media != "application/json" and not media.endswith("+json"):
+            raise BodyError(415, f"Content-Type {media!r} is not supported; send application/json")
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyError(413, f"Request body of {declared} bytes is larger than the {limit}-byte limit")
@@ -123,20 +135,12 @@ async def _read_limited(receive: Receive, headers: Mapping[str, str], limit: int
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-async def read_json(receive: Receive, headers: Mapping[str, str], limit: int, *, empty: Any = None) -> Any:
-    """Read the body (at most ``limit`` bytes) and parse it as JSON.
-
-    A missing content type is read as JSON (as FastAPI does); any other non-JSON type gets 415.
-    An empty body is ``empty`` when that is given, else a 422.
+def parse_json(raw: bytes, *, empty: Any = None) -> Any:
+    """``raw`` parsed as JSON; an empty body is ``empty`` when that is given, else a 422.
 
     Raises:
-        BodyError: 400 (client gone), 413 (too large), 415 (not JSON) or 422 (not usable JSON).
+        BodyError: 422 (not usable JSON).
     """
-    content_type = headers.get("content-type", "")
-    media = content_type.split(";", 1)[0].strip().lower()
-    if media and media != "application/json" and not media.endswith("+json"):
-        raise BodyError(415, f"Content-Type {media!r} is not supported; send application/json")
-    raw = await _read_limited(receive, headers, limit)
     if empty is not None and not raw.strip():
         return empty
     try:
@@ -161,9 +165,13 @@ async def read_json(receive: Receive, headers: Mapping[str, str], limit: int, *,
     return body
 
 
-async def read_json_body(receive: Receive, headers: Mapping[str, str], limit: int, schema: str) -> dict[str, Any]:
-    """Read the body as :func:`read_json` does and validate it against the contract's ``schema``."""
-    body = await read_json(receive, headers, limit)
+def parse_json_body(raw: bytes, schema: str) -> dict[str, Any]:
+    """``raw`` parsed as :func:`parse_json` does and validated against the contract's ``schema``.
+
+    Raises:
+        BodyError: 422 (not usable JSON, or not what ``schema`` asks for).
+    """
+    body = parse_json(raw)
     if not contracts.is_valid(schema, body):
         problems = [
             FieldProblem(
@@ -176,3 +184,20 @@ async def read_json_body(receive: Receive, headers: Mapping[str, str], limit: in
         raise BodyError(422, problems[0].msg, problems)
     result: dict[str, Any] = body
     return result
+
+
+async def read_json(receive: Receive, headers: Mapping[str, str], limit: int, *, empty: Any = None) -> Any:
+    """Read the body (at most ``limit`` bytes) and parse it as JSON (:func:`read_raw`, :func:`parse_json`).
+
+    A missing content type is read as JSON (as FastAPI does); any other non-JSON type gets 415.
+    An empty body is ``empty`` when that is given, else a 422.
+
+    Raises:
+        BodyError: 400 (client gone), 413 (too large), 415 (not JSON) or 422 (not usable JSON).
+    """
+    return parse_json(await read_raw(receive, headers, limit), empty=empty)
+
+
+async def read_json_body(receive: Receive, headers: Mapping[str, str], limit: int, schema: str) -> dict[str, Any]:
+    """Read the body as :func:`read_json` does and validate it against the contract's ``schema``."""
+    return parse_json_body(await read_raw(receive, headers, limit), schema)
