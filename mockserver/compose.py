@@ -43,15 +43,21 @@ def compose_reply(
     """
     messages = body["messages"]
     prompt = last_user_message(messages)
-    reply = scripted or tool_result_reply(messages)
+    reply = scripted
+    if reply is None and not (messages and type(messages[-1]) is dict and messages[-1].get("role") != "tool"):
+        reply = tool_result_reply(messages)  # (None unless the last message is a tool result: skipped then)
     if reply is None:
         rule = match_rule(rules, seed, prompt)
-        reply = plan_tool_calls(body, seed, prompt, rule)
+        if body.get("tools"):  # (no tools, no tool calls: plan_tool_calls would answer None)
+            reply = plan_tool_calls(body, seed, prompt, rule)
         if reply is None and rule is not None and not (rule.tool_calls and body.get("tool_choice") == "none"):
             reply = rule
         if reply is None:
-            text = generate_reply(seed, prompt).text or ""
-            reply = structured_reply(body.get("response_format"), seed, prompt, text) or Reply(text=text)
+            generated = generate_reply(seed, prompt)  # a text reply
+            text = generated.text or ""
+            reply = structured_reply(body.get("response_format"), seed, prompt, text) or (
+                generated if generated.text == text and not generated.tool_calls else Reply(text=text)
+            )
     if reply.tool_calls:
         return reply, "tool_calls"
     reply, _ = apply_stop(reply, body.get("stop"))

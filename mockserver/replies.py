@@ -67,8 +67,15 @@ def match_rule(rules: Sequence[ReplyRule], seed: int, prompt: str) -> Reply | No
             continue
         if rule.tool_call is not None:
             return tool_call_reply(seed, str(rule.tool_call["name"]), rule.tool_call.get("arguments", {}))
-        return Reply(text=rule.text or "")
+        text = rule.text or ""
+        return _text_reply(text) if len(text) <= 4096 else Reply(text=text)
     return None
+
+
+@lru_cache(maxsize=256)
+def _text_reply(text: str) -> Reply:
+    """The reply of a text rule, made once per (short) text: a Reply is immutable."""
+    return Reply(text=text)
 
 
 _COUNT_RE = re.compile(r"\bcount (?:from 1 )?to (\d{1,2})\b", re.IGNORECASE)
