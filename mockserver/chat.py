@@ -149,15 +149,19 @@ class ChatEndpoint:
         self.state = state
         self._auth_key: tuple[tuple[str, ...], tuple[str, ...], str] | None = None
         self._auth: Authenticator | None = None
+        self._auth_config: object = None  # the config _auth was last checked against (configs are immutable)
         self._replayer: tuple[tuple[str | None, tuple[str, ...]], Replayer] | None = None
 
     def authenticator(self) -> Authenticator:
         """The authenticator for the current config (rebuilt only when the auth settings change)."""
         config = self.state.config
+        if config is self._auth_config and self._auth is not None:
+            return self._auth
         key = (config.api_keys, config.key_prefixes, config.jwt_secret)
         if self._auth is None or key != self._auth_key:
             self._auth = Authenticator(*key)
             self._auth_key = key
+        self._auth_config = config
         return self._auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -186,7 +190,8 @@ class ChatEndpoint:
         call = ChatCall(scope, receive, incoming, request_id, entry, completion_id="chatcmpl-" + random_hex[24:])
         response = await self.run(call)
         if not isinstance(response, CompletionStream):  # a stream journals itself when it ends
-            entry.response = bytes(response.body)
+            body = response.body
+            entry.response = body if type(body) is bytes else bytes(body)
             self._finish(entry, response.status_code)
         return response
 

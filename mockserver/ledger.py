@@ -45,13 +45,23 @@ class Account:
         return max(self.total * MICRO - self.used, 0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Reservation:
     """Credits held for a request in flight: settle it with :meth:`Ledger.settle`."""
 
     key: str
     amount: int  # micro-credits
     period: int
+
+    def __init__(self, key: str, amount: int, period: int) -> None:
+        # The frozen dataclass __init__, through the slots directly: half the cost of object.__setattr__.
+        _set_key(self, key)
+        _set_amount(self, amount)
+        _set_period(self, period)
+
+
+_set_key, _set_amount, _set_period = (vars(Reservation)[name].__set__ for name in ("key", "amount", "period"))
+"""The ``__set__`` of the slots' member descriptors, for :meth:`Reservation.__init__`."""
 
 
 class Ledger:
@@ -126,7 +136,7 @@ class Ledger:
         """Hold ``cost`` micro-credits for ``key`` if its balance covers them; None if not."""
         with self._lock:
             account = self._get(key)
-            if not account.unlimited and account.remaining < cost:
+            if not account.unlimited and max(account.total * MICRO - account.used, 0) < cost:  # remaining < cost
                 return None
             account.used += cost
             return Reservation(key, cost, account.period)
