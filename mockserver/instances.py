@@ -262,7 +262,7 @@ class _Builder:
         low, high = _bounds(schema, integer=True)
         step = schema.get("multipleOf")
         if step is not None:
-            step = float(step)
+            step = _step(step)
             first, last = math.ceil(low / step), math.floor(high / step)
             if first > last:
                 raise SchemaError("no multiple of multipleOf within the bounds")
@@ -276,7 +276,7 @@ class _Builder:
 
     def number(self, schema: Mapping[str, Any], depth: int) -> float | int:
         if schema.get("multipleOf") is not None:
-            step = float(schema["multipleOf"])
+            step = _step(schema["multipleOf"])
             low, high = _bounds(schema, integer=False)
             first, last = math.ceil(low / step), math.floor(high / step)
             if first > last:
@@ -365,3 +365,10 @@ def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def _step(value: Any) -> float:
+    """``multipleOf`` as a float: JSON Schema wants a number above 0; anything else no value can meet."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or not math.isfinite(value):
+        raise SchemaError(f"multipleOf must be a number above 0, not {value!r}")
+    return float(value)

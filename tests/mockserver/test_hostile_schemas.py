@@ -8,7 +8,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
@@ -66,6 +66,9 @@ def test_hostile_tool_parameters(client: TestClient, parameters: dict[str, Any],
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(schema=st.dictionaries(st.sampled_from(KEYWORDS), HOSTILE, max_size=6))
+@example(schema={"type": None, "multipleOf": False})  # was a division by zero: a 500
+@example(schema={"type": "integer", "multipleOf": 0})
+@example(schema={"type": "number", "multipleOf": -1.5})
 def test_hostile_response_format_schema(client: TestClient, schema: dict[str, Any]) -> None:
     response_format = {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}
     answer = _answer(client, {"messages": [{"role": "user", "content": "x"}], "response_format": response_format})
