@@ -43,8 +43,10 @@ def mask_secret(secret: str) -> str:
 
 
 def _credential(x_api_key: str | None, authorization: str | None) -> str:
-    if x_api_key is not None and x_api_key.strip():
-        return x_api_key.strip()
+    if x_api_key is not None:
+        key = x_api_key.strip()
+        if key:
+            return key
     if authorization is not None:
         scheme, _, token = authorization.strip().partition(" ")
         if scheme.lower() != "bearer":

@@ -60,7 +60,9 @@ def compose_reply(
             )
     if reply.tool_calls:
         return reply, "tool_calls"
-    reply, _ = apply_stop(reply, body.get("stop"))
+    stop = body.get("stop")
+    if stop:  # (apply_stop cuts nothing without one)
+        reply, _ = apply_stop(reply, stop)
     max_tokens = body.get("max_tokens") or default_max_tokens
     reply, cut = truncate(reply, int(max_tokens))  # JSON Schema counts 3.0 as an integer
     return reply, "length" if cut else "stop"

@@ -120,19 +120,24 @@ async def read_raw(receive: Receive, headers: Mapping[str, str], limit: int) -> 
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyError(413, f"Request body of {declared} bytes is larger than the {limit}-byte limit")
-    chunks: list[bytes] = []
+    chunks: list[bytes] | None = None  # only for a body in several messages
     size = 0
     while True:  # straight from the ASGI channel: cheaper than Request.stream() on the hot path
         message = await receive()
         if message["type"] == "http.disconnect":
             raise BodyError(400, "The client disconnected before sending the whole body")
-        chunk = message.get("body", b"")
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise BodyError(413, f"Request body is larger than the {limit}-byte limit")
-        chunks.append(chunk)
         if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            if chunks is None:
+                return chunk
+            chunks.append(chunk)
+            return b"".join(chunks)
+        if chunks is None:
+            chunks = []
+        chunks.append(chunk)
 
 
 def parse_json(raw: bytes, *, empty: Any = None) -> Any:

@@ -36,10 +36,11 @@ def new_request_id() -> str:
 class JSONBytes(Response):
     """A ``Response`` whose raw headers are built directly (``Response.__init__`` costs more)."""
 
+    background = None
+
     def __init__(self, content: bytes, status: int, raw_headers: list[tuple[bytes, bytes]]) -> None:
         self.body = content
         self.status_code = status
-        self.background = None
         self.raw_headers = raw_headers
 
 
