@@ -3,13 +3,12 @@
 One request goes through :attr:`ChatEndpoint.steps` in order. Every step is a method (or
 function) taking the endpoint and the request's :class:`ChatCall`, and returns either a
 response, which ends the pipeline and is sent, or ``None`` to go on. A step may be plain or
-``async``: :meth:`ChatEndpoint.run` awaits what a step returns when it is awaitable (an ``async``
-step's coroutine, or an awaitable a plain step returns when it must wait, as ``inject_fault``
-does for a latency fault), and calls a plain step without making a coroutine, which is cheaper:
-write a step ``async`` only if it awaits. A step records what it
-decided on the call object (``identity``, ``body``, ``fault``, ``reply``, ``usage`` ...) for the
-steps after it. No step raises to answer: errors are returned like any other response (see
-:meth:`ChatEndpoint.error`).
+``async``: :meth:`ChatEndpoint.run` calls a plain step without making a coroutine (cheaper, so a
+step is ``async`` only if it awaits) and awaits whatever a step returns that is awaitable (an
+``async`` step's coroutine, or what a plain step returns when it must wait, as ``inject_fault``
+does for a latency fault). A step records what it decided on the call object (``identity``,
+``body``, ``fault``, ``reply``, ``usage`` ...) for the steps after it. No step raises to answer:
+errors are returned like any other response (see :meth:`ChatEndpoint.error`).
 
 The steps, in order:
 
