@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import hiredis
@@ -32,11 +32,34 @@ from redis.connection import parse_url
 
 from mockserver.shared.store import SOCKET_TIMEOUT, StateUnavailable, Store
 
-__all__ = ["Batch", "CommandError"]
+__all__ = ["Batch", "CommandError", "open_connection"]
 
 
 class CommandError(RuntimeError):
     """Redis answered a command with an error (a bug in a script or a wrong type, not an outage)."""
+
+
+async def open_connection(
+    store: Store, loop: asyncio.AbstractEventLoop, protocol: Callable[[], asyncio.Protocol]
+) -> tuple[asyncio.Transport, list[tuple[Any, ...]]]:
+    """A connection to the store's Redis (TCP, TLS or unix socket), and the commands to send first on it.
+
+    Those log in (``AUTH``, when the URL has a password) and choose the database (``SELECT``).
+    """
+    opts: dict[str, Any] = parse_url(store.url)  # type: ignore[no-untyped-call]
+    transport: asyncio.Transport
+    if "path" in opts:
+        transport, _ = await loop.create_unix_connection(protocol, opts["path"])
+    else:
+        tls = ssl.create_default_context() if store.url.startswith("rediss:") else None
+        host, port = opts.get("host", "127.0.0.1"), int(opts.get("port", 6379))
+        transport, _ = await loop.create_connection(protocol, host, port, ssl=tls)
+    hello: list[tuple[Any, ...]] = []
+    if opts.get("password"):
+        hello.append(("AUTH", *([opts["username"]] if opts.get("username") else []), opts["password"]))
+    if opts.get("db"):
+        hello.append(("SELECT", int(opts["db"])))
+    return transport, hello
 
 
 class _Protocol(asyncio.Protocol):
@@ -75,8 +98,6 @@ class Batch:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        options: dict[str, Any] = parse_url(store.url)  # type: ignore[no-untyped-call]
-        self._options = options
         self._loop: asyncio.AbstractEventLoop | None = None
         self._transport: asyncio.Transport | None = None
         self._connecting: asyncio.Future[None] | None = None
@@ -152,19 +173,7 @@ class Batch:
 
     async def _open(self) -> asyncio.Transport:
         assert self._loop is not None
-        opts = self._options
-        if "path" in opts:
-            transport, _ = await self._loop.create_unix_connection(lambda: _Protocol(self), opts["path"])
-        else:
-            tls = ssl.create_default_context() if self.store.url.startswith("rediss:") else None
-            transport, _ = await self._loop.create_connection(
-                lambda: _Protocol(self), opts.get("host", "127.0.0.1"), int(opts.get("port", 6379)), ssl=tls
-            )
-        hello: list[tuple[Any, ...]] = []
-        if opts.get("password"):
-            hello.append(("AUTH", *([opts["username"]] if opts.get("username") else []), opts["password"]))
-        if opts.get("db"):
-            hello.append(("SELECT", int(opts["db"])))
+        transport, hello = await open_connection(self.store, self._loop, lambda: _Protocol(self))
         for script in list(self.store.scripts()):  # a restarted Redis has forgotten them: never NOSCRIPT mid-request
             hello.append(("SCRIPT", "LOAD", script))
         futures = []

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 import hiredis
-from redis.connection import parse_url
 
+from mockserver.shared.batch import open_connection
 from mockserver.shared.store import RETRY_INTERVAL, SOCKET_TIMEOUT, Store
 
 __all__ = ["Changes"]
@@ -82,23 +81,14 @@ class Changes:
 
     async def _subscribe(self) -> None:
         assert self._loop is not None
-        opts: dict[str, Any] = parse_url(self.store.url)  # type: ignore[no-untyped-call]
         try:
-            if "path" in opts:
-                connect = self._loop.create_unix_connection(lambda: _Subscriber(self), opts["path"])
-            else:
-                host, port = opts.get("host", "127.0.0.1"), int(opts.get("port", 6379))
-                ssl = self.store.url.startswith("rediss:") or None
-                connect = self._loop.create_connection(lambda: _Subscriber(self), host, port, ssl=ssl)
-            transport, _ = await asyncio.wait_for(connect, SOCKET_TIMEOUT)
+            opening = open_connection(self.store, self._loop, lambda: _Subscriber(self))
+            transport, commands = await asyncio.wait_for(opening, SOCKET_TIMEOUT)
         except (OSError, asyncio.TimeoutError):
             self._retry_at = time.monotonic() + RETRY_INTERVAL
             return
         finally:
             self._connecting = False
-        commands = []
-        if opts.get("password"):
-            commands.append(("AUTH", *([opts["username"]] if opts.get("username") else []), opts["password"]))
         commands.append(("SUBSCRIBE", self.channel))  # confirmed by a reply: then `live`
         transport.write(b"".join(hiredis.pack_command(command) for command in commands))
         self._transport = transport

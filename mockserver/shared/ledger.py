@@ -43,26 +43,6 @@ return redis.call('HMGET', KEYS[1], 'total', 'used', 'plan', 'unlimited', 'rpm',
 """
 )
 
-# KEYS[5]: this worker's last-reservation hash. ARGV[2]: cost in micro-credits, ARGV[3]: the worker's
-# reservation number. Returns {1, period, remaining after} or {0}. The last reservation is noted so
-# that one whose answer was lost (Redis stopped mid-call) can be undone when Redis is back.
-_RESERVE = (
-    _ENSURE
-    + """
-ensure()
-local a = redis.call('HMGET', KEYS[1], 'total', 'used', 'unlimited', 'period')
-local cost = tonumber(ARGV[2])
-local remaining = math.max(tonumber(a[1]) * 1000000 - tonumber(a[2]), 0)
-if a[3] ~= '1' and remaining < cost then
-  return {0}
-end
-local used = redis.call('HINCRBY', KEYS[1], 'used', cost)
-redis.call('HSET', KEYS[5], 'n', ARGV[3], 'key', ARGV[1], 'cost', ARGV[2], 'period', a[4])
-redis.call('EXPIRE', KEYS[5], 86400)
-return {1, a[4], tostring(math.max(tonumber(a[1]) * 1000000 - used, 0))}
-"""
-)
-
 # The batched reservation (RedisLedger.areserve): KEYS as _RESERVE, KEYS[5] being the hash of this worker's
 # batching connection, where only the number of its last reservation is kept: commands on one connection
 # run in order, so after a lost connection the reservations Redis applied are those numbered up to it.
@@ -92,6 +72,21 @@ KEYS[1..5] and ARGV[1..5] as :meth:`RedisLedger.areserve` passes them (account, 
 counter, account names, this connection's hash; key, cost, number, starting credits and plan).
 """
 _RESERVE_BATCHED = RESERVE_LUA + "return reserve()\n"
+
+# The blocking reservation (RedisLedger.reserve): ``reserve()``, and the whole reservation noted in
+# KEYS[5] (this worker's last-reservation hash) so that one whose answer was lost (Redis stopped
+# mid-call) can be undone when Redis is back. Returns {1, period, remaining after} or {0}.
+_RESERVE = (
+    RESERVE_LUA
+    + """
+local r = reserve()
+if r[1] == 1 then
+  redis.call('HSET', KEYS[5], 'key', ARGV[1], 'cost', ARGV[2], 'period', r[2])
+  redis.call('EXPIRE', KEYS[5], 86400)
+end
+return r
+"""
+)
 
 # KEYS[1]: the batching connection's hash. ARGV: account prefix, then (number, key, cost, period) per
 # reservation whose answer was lost. Each one Redis applied (number up to the hash's n) is given back,
