@@ -224,9 +224,20 @@ class ChatEndpoint:
         return error_response(style, status, message, code=code, request_id=call.request_id, headers=headers)
 
     def _finish(self, entry: JournalEntry, status: int) -> None:
+        self._stamp(entry, status)
+        self.state.journal.add(entry)
+
+    @staticmethod
+    def _stamp(entry: JournalEntry, status: int) -> None:
+        """The answer's status and timing on its journal entry."""
         entry.status = status
         entry.duration_ms = entry.ttfb_ms = (time.perf_counter() - entry.started) * 1000
-        self.state.journal.add(entry)
+
+    @staticmethod
+    def cost(call: ChatCall) -> int:
+        """What ``call``'s answer costs, in micro-credits (its tokens at the model's price)."""
+        assert call.model is not None
+        return micro(call.usage["total_tokens"] * call.model.price)
 
     # -- the steps --------------------------------------------------------------------------
     def authenticate(self, call: ChatCall) -> StepResult:
@@ -392,8 +403,7 @@ class ChatEndpoint:
     def reserve_credits(self, call: ChatCall) -> StepResult:
         """402 unless the key can pay for the whole reply (a stream settles to what it sent)."""
         assert call.identity is not None
-        assert call.model is not None
-        cost = micro(call.usage["total_tokens"] * call.model.price)
+        cost = self.cost(call)
         call.reservation = self.state.ledger.reserve(call.identity.account, cost)
         if call.reservation is None:
             return self.error(call, 402, "Insufficient credits")

@@ -24,7 +24,7 @@ from starlette.responses import Response
 
 from mockserver.chat import MANAGED_ROUTES, Answer, ChatCall, ChatEndpoint, Step
 from mockserver.journal import JournalEntry
-from mockserver.ledger import MICRO, Reservation, micro
+from mockserver.ledger import MICRO, Reservation
 from mockserver.responses import json_response
 from mockserver.shared.journal import RECORD_LUA, RedisJournal
 from mockserver.shared.ledger import RESERVE_LUA, RedisLedger
@@ -72,9 +72,8 @@ class SharedChatEndpoint(ChatEndpoint):
         if self._in_one_step(call) and self.ledger.store.batch is not None:
             return None
         assert call.identity is not None
-        assert call.model is not None
         assert call.account is not None
-        cost = micro(call.usage["total_tokens"] * call.model.price)
+        cost = self.cost(call)
         call.reservation = await self.ledger.areserve(call.identity.account, cost, call.account.period)
         if call.reservation is None:
             return self.error(call, 402, "Insufficient credits")
@@ -86,20 +85,15 @@ class SharedChatEndpoint(ChatEndpoint):
             answer: Any = super().respond(call)
             return await answer if inspect.isawaitable(answer) else answer  # type: ignore[no-any-return]
         assert call.identity is not None
-        assert call.model is not None
         assert call.account is not None
-        key, cost, period = (
-            call.identity.account,
-            micro(call.usage["total_tokens"] * call.model.price),
-            call.account.period,
-        )
+        key, cost, period = call.identity.account, self.cost(call), call.account.period
         call.reservation = Reservation(key, cost, period)  # the answer shows the amount only
         response = json_response(
             self._completion(call, call.completion_id, int(time.time())), 200, call.request_id, call.reply_headers
         )
         entry = call.entry
-        entry.charged, entry.response, entry.status = cost / MICRO, bytes(response.body), 200
-        entry.duration_ms = entry.ttfb_ms = (time.perf_counter() - entry.started) * 1000
+        entry.charged, entry.response = cost / MICRO, bytes(response.body)
+        self._stamp(entry, 200)
         keys, args = self.journal.record_args(entry, response_is_json=True)
         reservation, added = await self.ledger.areserve_and(
             key, cost, period, ("ledger_reserve_and_record", RESERVE_AND_RECORD), [len(keys), *keys, *args]
