@@ -43,9 +43,7 @@ def compose_reply(
     """
     messages = body["messages"]
     prompt = last_user_message(messages)
-    reply = scripted
-    if reply is None and not (messages and type(messages[-1]) is dict and messages[-1].get("role") != "tool"):
-        reply = tool_result_reply(messages)  # (None unless the last message is a tool result: skipped then)
+    reply = scripted or tool_result_reply(messages)
     if reply is None:
         rule = match_rule(rules, seed, prompt)
         if body.get("tools"):  # (no tools, no tool calls: plan_tool_calls would answer None)
@@ -56,7 +54,7 @@ def compose_reply(
             generated = generate_reply(seed, prompt)  # a text reply
             text = generated.text or ""
             reply = structured_reply(body.get("response_format"), seed, prompt, text) or (
-                generated if generated.text == text and not generated.tool_calls else Reply(text=text)
+                generated if generated.text is not None else Reply(text=text)
             )
     if reply.tool_calls:
         return reply, "tool_calls"
