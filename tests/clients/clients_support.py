@@ -24,7 +24,7 @@ WEATHER_TOOL: dict[str, Any] = {
 
 
 def release_fixture(distribution: str, version: str) -> Any:
-    """A module fixture whose id names the client and version (``openai==3.57.0``) and checks it is installed."""
+    """A module fixture whose id names the client and version (``openai==3.63.0``) and checks it is installed."""
 
     @pytest.fixture(scope="module", autouse=True, params=[version], ids=[f"{distribution}=={version}"])
     def release(request: pytest.FixtureRequest) -> str:

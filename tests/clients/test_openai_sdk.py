@@ -13,7 +13,7 @@ from mockserver.testing import ServedMock
 from tests.clients.clients_support import KEY, WEATHER_TOOL, release_fixture
 
 pytestmark = pytest.mark.socket
-release = release_fixture("openai", "3.57.0")
+release = release_fixture("openai", "3.63.0")
 MODEL = "gpt-4o"
 USER = [{"role": "user", "content": "What is ZeroDB?"}]
 
