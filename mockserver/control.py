@@ -411,9 +411,8 @@ class EventsResource(ControlResource):
         self.events = JournalEvents(state.journal)
 
     async def get(self, request: Request) -> Response:
-        state = self.state
         follow = "text/event-stream" in request.headers.get("accept", "").lower()
-        stream = self.events.stream(lambda: (id(state.config), repr(state.pending()["faults"])), follow=follow)
+        stream = self.events.stream(self.state.view_version, follow=follow)
         return cast(Response, stream)
 
 

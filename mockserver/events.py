@@ -91,7 +91,12 @@ class JournalEvents:
         self.journal = journal
         self._lock = threading.Lock()
         self._subscribers: set[_Subscriber] = set()
-        journal.listeners.append(self._on_entry)
+        self._unfollow: Callable[[], None] | None = None  # while set, entries come from Journal.follow
+        journal.listeners.append(self._on_local_entry)
+
+    def _on_local_entry(self, entry: JournalEntry) -> None:
+        if self._unfollow is None:
+            self._on_entry(entry)
 
     @property
     def subscribers(self) -> int:
@@ -117,7 +122,10 @@ class JournalEvents:
         return EventStream(self, version, follow=follow)
 
     def _subscribe(self) -> _Subscriber:
+        """A new subscriber; the first one starts following the journal of every worker (shared state)."""
         subscriber = _Subscriber(asyncio.get_running_loop())
+        if self._unfollow is None:  # (raises StateUnavailable if Redis is down: nothing to undo then)
+            self._unfollow = self.journal.follow(self._on_entry)
         with self._lock:
             self._subscribers.add(subscriber)
         return subscriber
@@ -125,6 +133,10 @@ class JournalEvents:
     def _unsubscribe(self, subscriber: _Subscriber) -> None:
         with self._lock:
             self._subscribers.discard(subscriber)
+            last = not self._subscribers
+        if last and self._unfollow is not None:
+            unfollow, self._unfollow = self._unfollow, None
+            unfollow()
 
 
 class EventStream:

@@ -103,6 +103,15 @@ class Journal:
             listener(entry)
         return entry
 
+    def follow(self, deliver: Callable[[JournalEntry], None]) -> Callable[[], None] | None:
+        """Deliver every entry recorded from now on, by any process sharing this journal, to ``deliver``.
+
+        Returns a function that stops it, or None when :attr:`listeners` already see every entry
+        (this journal, in memory, is written by this process only). The live journal
+        (:mod:`mockserver.events`) uses it to show the requests of every worker.
+        """
+        return None
+
     def entries(self) -> list[JournalEntry]:
         """The kept entries, oldest first."""
         with self._lock:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from mockserver.config import ConfigError, MockConfig, coerce_settings
@@ -209,3 +209,7 @@ class MockState:
         with self._lock:
             replies = [r.text if r.text is not None else {"tool_call": r.tool_calls[0].name} for r in self.scripted]
         return {"replies": replies, "faults": self.fault_queue.pending()}
+
+    def view_version(self) -> Hashable:
+        """A value that changes when the settings or the queued faults change (the live journal's ``changed``)."""
+        return (id(self.config), repr(self.fault_queue.pending()))

@@ -12,9 +12,12 @@ import dataclasses
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
+import redis
+import redis.asyncio
 
 from mockserver.journal import Journal, JournalEntry
 from mockserver.shared.batch import CommandError
@@ -135,6 +138,17 @@ def _raw_json_or_text(raw: bytes) -> Any:
 
 def _dumps(value: object) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _decode(fields: dict[str, str]) -> JournalEntry:
+    """The entry of one stream item (its ``seq`` and ``e`` fields), as :func:`_encode` wrote it."""
+    data = {k: v for k, v in json.loads(fields["e"]).items() if k in _FIELDS}
+    response = data.get("response")
+    if response is not None:  # as_dict() decoded the bytes sent: encode them back
+        data["response"] = response.encode() if isinstance(response, str) else _dumps(response)
+    if data.get("events") is not None:
+        data["events"] = [event.encode() for event in data["events"]]
+    return JournalEntry(**{"seq": int(fields["seq"]), **data})
 
 
 class RedisJournal(Journal):
@@ -258,21 +272,57 @@ class RedisJournal(Journal):
         if self._writing:
             await asyncio.gather(*self._writing, return_exceptions=True)
 
+    def follow(self, deliver: Callable[[JournalEntry], None]) -> Callable[[], None] | None:
+        """Deliver the entries every worker records from now on, in stream order, to ``deliver``.
+
+        On a serving worker, a task reads the stream (``XREAD BLOCK``) on a connection of its own,
+        from the last entry written when it was called; the reset generation is re-read with each
+        read, so a reset shows before the entries that follow it. Redis down: it tries again every
+        second and goes on from the same place. Elsewhere (no serving worker) returns None: the
+        process's own :attr:`listeners` see what it records.
+        """
+        if not self.store.batching:
+            return None
+        loop = asyncio.get_running_loop()
+        rows: list[tuple[str, dict[str, str]]] = self.store.call(
+            lambda r: r.xrevrange(self._stream, "+", "-", count=1)  # type: ignore[arg-type,return-value]
+        )
+        task = loop.create_task(self._follow(rows[0][0] if rows else "0-0", deliver))
+
+        def stop() -> None:
+            task.cancel()
+
+        return stop
+
+    async def _follow(self, last: str, deliver: Callable[[JournalEntry], None]) -> None:
+        client = redis.asyncio.Redis.from_url(self.store.url, decode_responses=True, socket_connect_timeout=2)
+        try:
+            while True:
+                found: list[tuple[str, list[tuple[str, dict[str, str]]]]]
+                try:
+                    found = await client.xread({self._stream: last}, count=500, block=1000)  # type: ignore[assignment]
+                    self.generation = int(await client.get(self._gen) or 0)
+                except (redis.RedisError, OSError):  # Redis down (its requests say so): try again
+                    await asyncio.sleep(1.0)
+                    continue
+                for _stream, items in found or []:
+                    for item_id, fields in items:
+                        last = item_id
+                        try:
+                            entry = _decode(fields)
+                        except (KeyError, TypeError, ValueError) as exc:  # written by something else
+                            log.warning("live journal: skipping stream item %s (%s)", item_id, exc)
+                            continue
+                        deliver(entry)
+        finally:
+            await client.aclose()
+
     def entries(self) -> list[JournalEntry]:
         """The kept entries, oldest first."""
         rows: list[tuple[str, dict[str, str]]] = self.store.call(
             lambda r: r.xrevrange(self._stream, "+", "-", count=self.size)  # type: ignore[arg-type,return-value]
         )
-        out = []
-        for _id, fields in reversed(rows):
-            data = {k: v for k, v in json.loads(fields["e"]).items() if k in _FIELDS}
-            response = data.get("response")
-            if response is not None:  # as_dict() decoded the bytes sent: encode them back
-                data["response"] = response.encode() if isinstance(response, str) else _dumps(response)
-            if data.get("events") is not None:
-                data["events"] = [event.encode() for event in data["events"]]
-            out.append(JournalEntry(**{"seq": int(fields["seq"]), **data}))
-        return out
+        return [_decode(fields) for _id, fields in reversed(rows)]
 
     @property
     def total(self) -> int:

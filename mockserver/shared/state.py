@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from mockserver.config import ConfigError, MockConfig, coerce_settings
@@ -60,6 +60,7 @@ class SharedMockState(MockState):
         self.journal = self.shared_journal = RedisJournal(store, config.journal_size)
         self._version = -1
         self._counters: Counters | None = None
+        self._view: Hashable = None  # the last view_version() read
         try:
             self.begin()
         except StateUnavailable as exc:  # start anyway: every request catches up (or gets 503) until Redis is back
@@ -192,6 +193,21 @@ class SharedMockState(MockState):
             r = self._build(spec)
             replies.append(r.text if r.text is not None else {"tool_call": r.tool_calls[0].name})
         return {"replies": replies, "faults": self.fault_queue.pending()}
+
+    def view_version(self) -> Hashable:
+        """As :meth:`MockState.view_version`, for changes made through any worker.
+
+        This worker catches up first if a change was announced since its last request (or it does
+        not listen for notices yet), so a page connected to an idle worker still sees changes.
+        """
+        changes = self.store.changes
+        try:
+            if not changes.live or changes.stale:
+                self.begin()
+            self._view = super().view_version()
+        except StateUnavailable:  # Redis down: nothing to show has changed (requests say it is down)
+            pass
+        return self._view
 
     def queue_fault(
         self, name: str, times: int = 1, *, model: str | None = None, route: str | None = None, **params: Any

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from httpx_sse import aconnect_sse
 
 from mockserver.config import MockConfig
 from mockserver.shared.store import RETRY_INTERVAL
@@ -206,6 +207,49 @@ def test_both_workers_serve_and_see_one_config(redis_url: str) -> None:
         assert "error" in wrong.json()  # the openai style, from whichever worker
     finally:
         served.stop()
+
+
+def test_the_live_journal_shows_the_requests_every_worker_answered(server: Serve) -> None:
+    """The page's feed (``GET /_mock/events``) is one worker's stream; it shows what both answered, in order.
+
+    And each settings change, made through either worker, is announced on it (``event: changed``).
+    """
+    key = "ak_feed_0001"
+
+    async def watch() -> tuple[list[dict[str, Any]], list[int]]:
+        limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+        async with (
+            httpx.AsyncClient(base_url=server.base_url, timeout=30) as page,
+            httpx.AsyncClient(base_url=server.base_url, limits=limits, timeout=30) as chat,
+            aconnect_sse(page, "GET", "/_mock/events") as feed,
+        ):
+            events = feed.aiter_sse()
+            while (await anext(events)).event != "hello":  # (a "retry:" line comes first)
+                pass
+            answers = await asyncio.gather(*(chat.post(CHAT, json=BODY, headers={"X-API-Key": key})
+                                             for _ in range(CLIENTS)))  # fmt: skip
+            assert {a.status_code for a in answers} == {200}
+            sockets = [_sockets(pid) for pid in server.workers()]  # the chat connections are still open
+            seen: list[dict[str, Any]] = []
+            async with asyncio.timeout(20):
+                while len(seen) < CLIENTS:
+                    event = await anext(events)
+                    if event.event == "request" and event.json()["path"] == CHAT:
+                        seen.append(event.json())
+            for style in ("openai", "detail") * 3:  # a new connection each: the feed's worker or the other
+                async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as control:
+                    assert (await control.put("/_mock/config", json={"error_style": style})).status_code == 200
+                async with asyncio.timeout(10):
+                    while (await anext(events)).event != "changed":
+                        pass
+            return seen, sockets
+
+    seen, sockets = asyncio.run(watch())
+    assert all(count > 2 for count in sockets), f"a worker got no connection: sockets per worker {sockets}"
+    seqs = [entry["seq"] for entry in seen]
+    assert seqs == sorted(set(seqs)), f"entries repeated or out of order: {seqs}"
+    assert len(seqs) == CLIENTS
+    assert {entry["status"] for entry in seen} == {200}
 
 
 def test_served_mock_in_the_test_process_shares_state_with_the_workers(redis_url: str) -> None:
