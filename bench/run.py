@@ -42,7 +42,9 @@ from bench.common import (
 )
 from bench.loadgen import run_load
 
-TARGETS = {"json": 0.85, "sse": 0.85, "inprocess": 0.8, "memory_mb": 20.0, "pacing": 0.05}
+# json: the launcher runs the fast stack (uvloop + httptools) since issue 17, whose target there is 0.70;
+# the first target, 0.85, was set on asyncio + h11 and is judged on that stack (bench/stack.py).
+TARGETS = {"json": 0.70, "sse": 0.85, "inprocess": 0.8, "memory_mb": 20.0, "pacing": 0.05}
 PACED_TPS = 40.0
 PACED_TTFT_MS = 200.0
 
@@ -143,16 +145,18 @@ def ratio_row(
     b: list[float],
     target: float | None,
     unit: str,
+    *,
+    above: bool = False,
 ) -> float:
     ratio = _median(a) / _median(b) if _median(b) else 0.0
-    passed = None if target is None else ratio >= target
+    passed = None if target is None else (ratio > target if above else ratio >= target)
     report.rows.append(
         Row(
             figure,
             f"{a_name}: {_fmt(_median(a))} {unit}",
             f"{b_name}: {_fmt(_median(b))} {unit}",
             f"{ratio:.2f}",
-            f">= {target}" if target is not None else "info",
+            f"{'>' if above else '>='} {target}" if target is not None else "info",
             passed,
         )
     )
@@ -379,17 +383,17 @@ def bench_stacks(report: Report, settings: Settings, tmp: Path) -> None:
     rounds, seconds = settings.rounds, settings.seconds
     figures = stack.stacks(tmp, rounds, seconds) + stack.workers(tmp, rounds, seconds)
     for figure in figures:
-        ratio = ratio_row(
-            report, figure.name, figure.a_name, figure.b_name, figure.a, figure.b, figure.target, figure.unit
-        )
+        fig = figure
+        ratio = ratio_row(report, fig.name, fig.a_name, fig.b_name, fig.a, fig.b, fig.target, fig.unit, above=fig.above)
         report.headlines.append(
-            f"{figure.name}: {ratio:.2f}" + (f" (target >= {figure.target})" if figure.target else "")
+            f"{fig.name}: {ratio:.2f}" + (f" (target {'>' if fig.above else '>='} {fig.target})" if fig.target else "")
         )
     report.notes.append(
         "Stacks and workers (bench/stack.py): each figure twice, as responses per wall-clock second and per CPU-second "
         "of the server processes (user + system time from /proc, workers and redis-server included). The second "
-        "does not depend on what else runs on the machine; the targets apply to it. The workers figure runs servers "
-        "and wrk unpinned (2 workers need both cores)."
+        "does not depend on what else runs on the machine; the stack targets apply to it. The workers figure runs "
+        "servers and wrk unpinned (2 workers need both cores); its target (more requests per second than one worker "
+        "in memory) is on the wall-clock figure: using more CPU is the point of a second worker."
     )
 
 
