@@ -7,14 +7,10 @@ against one worker in memory: the answers must be the same.
 from __future__ import annotations
 
 import asyncio
-import os
-import re
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,80 +20,13 @@ from httpx_sse import aconnect_sse
 from mockserver.config import MockConfig
 from mockserver.shared.store import RETRY_INTERVAL
 from mockserver.testing import InProcessMock, ServedMock
+from tests.support.serve import Serve, socket_count
 
 pytestmark = [pytest.mark.socket, pytest.mark.slow]
 
 CHAT = "/v1/chat/completions"
 BODY = {"messages": [{"role": "user", "content": "count the credits"}]}
 CLIENTS = 50
-
-
-class Serve:
-    """``python -m mockserver serve --port 0 --quiet ARGS`` in a subprocess (stdout is not read after the banner)."""
-
-    def __init__(self, *args: str) -> None:
-        self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in stop(); not a pipe: nobody reads it meanwhile
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--log-level", "warning", "--quiet", *args],
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-            env={k: v for k, v in os.environ.items() if not k.startswith("AINATIVE_MOCK_")},
-        )
-        assert self.process.stdout is not None
-        banner = "".join(self.process.stdout.readline() for _ in range(7))
-        match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner)
-        assert match, banner + self.stderr()
-        self.banner = banner
-        self.base_url = match.group(1)
-        deadline = time.monotonic() + 60
-        while True:  # the port is bound before the workers start: wait until one answers
-            try:
-                if httpx.get(self.base_url + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the mock never answered"
-            time.sleep(0.1)
-
-    def workers(self) -> list[int]:
-        """Pids of the worker processes (children of the server)."""
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-        return [int(pid) for pid in children if "spawn_main" in _cmdline(int(pid))]
-
-    def stderr(self) -> str:
-        self.log.seek(0)
-        return self.log.read()
-
-    def stop(self) -> str:
-        """Stop the server; returns what it wrote to stderr."""
-        self.process.terminate()
-        try:
-            self.process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.communicate()
-        err = self.stderr()
-        self.log.close()
-        return err
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_text()
-    except OSError:
-        return ""
-
-
-def _sockets(pid: int) -> int:
-    count = 0
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            if os.readlink(fd).startswith("socket:"):
-                count += 1
-        except OSError:
-            continue
-    return count
 
 
 @pytest.fixture(params=["2 workers on redis", "1 worker in memory"])
@@ -197,7 +126,7 @@ def test_both_workers_serve_and_see_one_config(redis_url: str) -> None:
                 answers = await asyncio.gather(*(client.post(CHAT, json={}, headers={"X-API-Key": "ak_conf_0001"})
                                                  for _ in range(CLIENTS)))  # fmt: skip
                 # The connections stay open (keep-alive): count them per worker.
-                return [a.status_code for a in answers], [_sockets(pid) for pid in served.workers()]
+                return [a.status_code for a in answers], [socket_count(pid) for pid in served.workers()]
 
         statuses, sockets = asyncio.run(hold())
         assert set(statuses) == {422}
@@ -229,7 +158,7 @@ def test_the_live_journal_shows_the_requests_every_worker_answered(server: Serve
             answers = await asyncio.gather(*(chat.post(CHAT, json=BODY, headers={"X-API-Key": key})
                                              for _ in range(CLIENTS)))  # fmt: skip
             assert {a.status_code for a in answers} == {200}
-            sockets = [_sockets(pid) for pid in server.workers()]  # the chat connections are still open
+            sockets = [socket_count(pid) for pid in server.workers()]  # the chat connections are still open
             seen: list[dict[str, Any]] = []
             async with asyncio.timeout(20):
                 while len(seen) < CLIENTS:
