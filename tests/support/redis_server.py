@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.support.serve import end_process
+
 __all__ = ["RedisServer", "durable_redis", "redis_server", "redis_url"]
 
 
@@ -64,12 +66,7 @@ class RedisServer:
         """Stop the server (SIGTERM, then SIGKILL) and wait for it."""
         if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        end_process(self.process)
         self.process = None
 
 

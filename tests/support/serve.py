@@ -9,10 +9,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-__all__ = ["Serve", "cmdline", "socket_count"]
+__all__ = ["Serve", "cmdline", "end_process", "socket_count"]
 
 
 class Serve:
@@ -54,12 +55,7 @@ class Serve:
 
     def stop(self) -> str:
         """Stop the server; returns what it wrote to stderr."""
-        self.process.terminate()
-        try:
-            self.process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.communicate()
+        end_process(self.process, timeout=20)
         err = self.stderr()
         self.log.close()
         return err
@@ -83,3 +79,13 @@ def socket_count(pid: int) -> int:
         except OSError:
             continue
     return count
+
+
+def end_process(process: subprocess.Popen[Any], timeout: float = 10) -> None:
+    """Stop ``process`` (SIGTERM, then SIGKILL after ``timeout`` s) and wait for it, draining its pipes."""
+    process.terminate()
+    try:
+        process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
