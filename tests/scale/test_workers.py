@@ -330,6 +330,49 @@ def test_redis_down_gives_503_never_500_and_the_ledger_survives(durable_redis: A
     assert "Traceback" not in err
 
 
+def test_the_live_journal_goes_on_after_redis_comes_back(durable_redis: Any) -> None:
+    """A page left open through a Redis outage shows the requests answered once Redis is back."""
+    served = Serve("--workers", "2", "--state", durable_redis.url())
+    headers = {"X-API-Key": "ak_outage_feed_0001"}
+
+    async def scenario() -> tuple[int, list[int], dict[str, Any]]:
+        no_reuse = httpx.Limits(max_keepalive_connections=0)  # a new connection per request: either worker
+        async with (
+            httpx.AsyncClient(base_url=served.base_url, timeout=30) as page,
+            httpx.AsyncClient(base_url=served.base_url, timeout=10, limits=no_reuse) as chat,
+            aconnect_sse(page, "GET", "/_mock/events") as feed,
+        ):
+            events = feed.aiter_sse()
+
+            async def next_request() -> dict[str, Any]:
+                async with asyncio.timeout(10):
+                    while True:
+                        event = await anext(events)
+                        if event.event == "request" and event.json()["path"] == CHAT:
+                            return event.json()  # type: ignore[no-any-return]
+
+            while (await anext(events)).event != "hello":
+                pass
+            assert (await chat.post(CHAT, json=BODY, headers=headers)).status_code == 200
+            before = (await next_request())["seq"]
+            await asyncio.to_thread(durable_redis.stop)
+            during = [(await chat.post(CHAT, json=BODY, headers=headers)).status_code for _ in range(4)]
+            await asyncio.sleep(1.0)
+            await asyncio.to_thread(durable_redis.start)
+            async with asyncio.timeout(10):
+                while (await chat.post(CHAT, json=BODY, headers=headers)).status_code != 200:
+                    await asyncio.sleep(0.1)
+            return before, during, await next_request()
+
+    try:
+        before, during, after = asyncio.run(scenario())
+        assert during == [503] * 4
+        assert after["seq"] > before and after["status"] == 200
+    finally:
+        err = served.stop()
+    assert "Traceback" not in err
+
+
 def test_in_process_mocks_on_one_redis_act_as_one(redis_url: str) -> None:
     config = MockConfig(state=redis_url, credits=100)
     with InProcessMock(config) as one, InProcessMock(config) as two:
