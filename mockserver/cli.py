@@ -132,9 +132,6 @@ def serve(
             "  disagree. One worker keeps its state in memory (the default).\n"
         )
         return 2
-    if config.state is not None and watch is not None:
-        sys.stderr.write("ainative-mock serve: --watch does not work with --state yet (every worker needs the file)\n")
-        return 2
     if config.state is not None:
         problem = _fresh_shared_state(config.state)
         if problem:

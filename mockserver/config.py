@@ -275,6 +275,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("replies", json.loads, "reply rules (config file only)", cli=False),
 )
 _BY_NAME = {option.name: option for option in OPTIONS}
+_UNSET_BY_DEFAULT = frozenset(f.name for f in dataclasses.fields(MockConfig) if f.default is None)
+"""Settings whose default is None (no value): None coerces to None for them, not to the text "None"."""
 # Singular CLI spellings that read better for repeatable flags.
 CLI_ALIASES = {"unavailable_models": "--unavailable-model", "api_keys": "--api-key", "cors_origins": "--cors-origin"}
 
@@ -285,6 +287,8 @@ def _split(value: str) -> list[str]:
 
 def _coerce(option: Option, value: Any, source: str) -> Any:
     """Turn a value from one source into the type MockConfig holds."""
+    if value is None and option.name in _UNSET_BY_DEFAULT:
+        return None
     try:
         if option.name in ("models", "replies"):
             entries = json.loads(value) if isinstance(value, str) else value  # env values are JSON text
@@ -427,8 +431,12 @@ def load_config(
     return MockConfig(**merged)
 
 
-def config_as_dict(config: MockConfig) -> dict[str, Any]:
-    """A JSON-ready view of ``config`` (for ``GET /_mock/config``)."""
+def config_as_dict(config: MockConfig, *, masked: bool = True) -> dict[str, Any]:
+    """A JSON-ready view of ``config`` (for ``GET /_mock/config``), secrets masked.
+
+    With ``masked=False`` the secrets are kept, and each value is one :func:`coerce_settings`
+    reads back as it was (how shared state stores settings re-read from a watched file).
+    """
     out: dict[str, Any] = {}
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
@@ -440,11 +448,16 @@ def config_as_dict(config: MockConfig) -> dict[str, Any]:
                     "owned_by": m.owned_by,
                     "price": m.price,
                     "plans": sorted(m.plans),
+                    **({} if masked else {"created": m.created, "source": m.source}),
                 }
                 for m in value
             ]
         elif f.name == "replies":
             value = [dataclasses.asdict(rule) for rule in value]
+            if not masked:  # a rule has exactly one of text and tool_call: leave the other out
+                value = [{k: v for k, v in rule.items() if v is not None} for rule in value]
+        elif not masked:
+            value = list(value) if isinstance(value, tuple) else value
         elif f.name == "state" and value is not None:
             parts = urlsplit(value)
             if parts.password:  # redis://:secret@host:6379/0

@@ -1,7 +1,10 @@
 """Runtime config, per-model outages and scripted replies, shared in Redis.
 
 Runtime config is kept as the settings changed since start (``name -> JSON``) plus a version
-counter that every change bumps in the same transaction. A worker reads the version with the
+counter that every change bumps in the same transaction. The settings come in two layers: those
+re-read from a watched config file (``serve --watch``), which a reset keeps, as it keeps the file,
+and over them those changed at run time (``PUT /_mock/config``), which a reset drops. A file
+change of a setting replaces its run-time value, as in memory. A worker reads the version with the
 other per-request counters (one ``MGET``) and reloads the settings only when it moved, so a
 change made through any worker applies to the very next request on every worker.
 
@@ -59,6 +62,7 @@ class SharedSettings:
         self.store = store
         self.version_key = store.key("config", "version")
         self.overrides_key = store.key("config", "overrides")
+        self.file_key = store.key("config", "file")
         self.unavailable_key = store.key("config", "unavailable")
         self.replies_key = store.key("replies")
         self.replies_count_key = store.key("replies", "count")
@@ -101,19 +105,43 @@ class SharedSettings:
         self.store.announce()
         return version
 
+    def update_file(self, values: Mapping[str, Any]) -> int:
+        """Store settings re-read from the config file (JSON values), replacing their run-time values."""
+        encoded = {name: json.dumps(value) for name, value in values.items()}
+
+        def write(client: Any) -> int:
+            pipe = client.pipeline(transaction=True)
+            if encoded:
+                pipe.hset(self.file_key, mapping=encoded)
+                pipe.hdel(self.overrides_key, *encoded)
+            pipe.incr(self.version_key)
+            return int(pipe.execute()[-1])
+
+        version = self.store.call(write)
+        self.store.announce()
+        return version
+
+    def file_values(self) -> dict[str, Any]:
+        """The settings re-read from the config file since start (see :meth:`update_file`)."""
+        stored: dict[str, str] = self.store.call(lambda r: r.hgetall(self.file_key))  # type: ignore[arg-type,return-value]
+        return {k: json.loads(v) for k, v in stored.items()}
+
     def snapshot(self) -> tuple[int, dict[str, Any], set[str]]:
-        """Version, changed settings and unavailable models, read together."""
+        """Version, changed settings (the file's, then the run-time ones over them) and unavailable models."""
 
         def read(client: Any) -> list[Any]:
             pipe = client.pipeline(transaction=True)
             pipe.get(self.version_key)
+            pipe.hgetall(self.file_key)
             pipe.hgetall(self.overrides_key)
             pipe.smembers(self.unavailable_key)
             result: list[Any] = pipe.execute()
             return result
 
-        version, overrides, unavailable = self.store.call(read)
-        return int(version or 0), {k: json.loads(v) for k, v in overrides.items()}, set(unavailable)
+        version, from_file, overrides, unavailable = self.store.call(read)
+        changed = {k: json.loads(v) for k, v in from_file.items()}
+        changed.update((k, json.loads(v)) for k, v in overrides.items())
+        return int(version or 0), changed, set(unavailable)
 
     def set_unavailable(self, model: str, unavailable: bool) -> None:
         """Mark ``model`` unavailable (or available again) for every worker."""
@@ -146,7 +174,7 @@ class SharedSettings:
         self.store.announce()
 
     def reset(self, unavailable: Iterable[str]) -> None:
-        """Back to the starting config and outages; scripted replies dropped."""
+        """Back to the starting config (with the file's changes) and outages; scripted replies dropped."""
         models = list(unavailable)
 
         def write(client: Any) -> None:

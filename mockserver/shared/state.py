@@ -17,7 +17,7 @@ import logging
 from collections.abc import Hashable, Mapping
 from typing import Any
 
-from mockserver.config import ConfigError, MockConfig, coerce_settings
+from mockserver.config import ConfigError, MockConfig, coerce_settings, config_as_dict
 from mockserver.faults import Fault
 from mockserver.journal import JournalEntry
 from mockserver.replies import Reply
@@ -130,12 +130,38 @@ class SharedMockState(MockState):
         return self.config
 
     def apply_file_changes(self, changes: Mapping[str, Any]) -> MockConfig:
-        """Hot reload is not available on shared state yet: every worker would need the new file."""
-        raise ConfigError("reloading the config file (--watch) does not work with --state yet: restart to apply")
+        """Apply settings re-read from the config file for every worker (see :meth:`MockState.apply_file_changes`).
+
+        They are stored as the file layer of the shared settings (:mod:`mockserver.shared.settings`),
+        so every worker serves them from its next request, and a reset returns to them.
+        """
+        fixed = set(changes) - RUNTIME_SETTINGS
+        if fixed:
+            raise ConfigError(f"{sorted(fixed)} cannot change while running: restart to apply")
+        config = self.config.replace(**changes)  # checks the values and their combination first
+        plain = config_as_dict(config, masked=False)
+        self.settings.update_file({name: plain[name] for name in changes})
+        if "credits" in changes or "plan" in changes:
+            self.shared_ledger.set_defaults(config.credits, config.plan)
+        if "unavailable_models" in changes:
+            self.settings.replace_unavailable(config.unavailable_models)
+        if {"seed", "fault_rate", "faults"} & set(changes):
+            self.seeded.configure(config.seed, config.fault_rate, config.faults)
+        self.begin()
+        return self.config
+
+    def _initial_config(self) -> MockConfig:
+        """What a reset returns to: the starting config with the file's changes since."""
+        try:
+            return self.startup_config.replace(**coerce_settings(self.settings.file_values(), "watched config file"))
+        except ConfigError as exc:  # written by a worker that checked it: only a foreign writer gets here
+            log.error("ignoring the config file's changes kept in Redis: %s", exc)
+            return self.startup_config
 
     def reset(self) -> None:
-        """Back to the starting config for every worker: ledger, limits, queues, outages, journal."""
-        initial = self.startup_config
+        """Back to the starting config (with the watched file's changes) for every worker: ledger, limits, queues,
+        outages, journal."""
+        initial = self._initial_config()
         self.settings.reset(initial.unavailable_models)
         self.ledger.reset(initial.credits, initial.plan)
         self.limiter.reset()

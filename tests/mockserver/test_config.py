@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from mockserver.config import OPTIONS, ConfigError, MockConfig, ReplyRule, load_config
+from mockserver.config import OPTIONS, ConfigError, MockConfig, ReplyRule, coerce_settings, config_as_dict, load_config
+from mockserver.state import RUNTIME_SETTINGS
 
 TOML = """\
 [mock]
@@ -118,3 +121,27 @@ def test_bad_files_name_the_problem(tmp_path: Path, suffix: str, text: str, says
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=says):
         load_config(env={}, config_file=path)
+
+
+UNUSUAL = {  # a value other than the default for every setting that can change at run time
+    "seed": 7, "default_model": "gpt-4o", "default_max_tokens": 33, "unknown_model_status": 404,
+    "accept_any_model": True, "max_body_bytes": 4096, "ttft_ms": 5, "tokens_per_second": 50, "error_style": "openai",
+    "credits": 77, "plan": "pro", "rpm": 3, "tpm": 1000, "unavailable_models": ["gpt-4o"], "fault_rate": 0.1,
+    "faults": ["429", "disconnect"], "api_keys": ["ak_one_123456789012"], "key_prefixes": ["ak_"],
+    "jwt_secret": "s3cret", "models": [{"id": "m1", "context_window": 100, "price": 2.0, "plans": ["free"]}],
+    "replies": [{"match": "hi", "text": "hello"}, {"match": "w", "tool_call": {"name": "f", "arguments": {"a": 1}}}],
+    "cassettes": "recorded", "replay": "fallback", "replay_speed": 2.0, "replay_match": ["model"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("start", [{}, UNUSUAL], ids=["defaults", "unusual"])
+def test_the_unmasked_view_of_a_config_reads_back_as_the_same_config(start: dict[str, Any]) -> None:
+    """Shared state stores settings re-read from a watched file this way: nothing may change on the way."""
+    assert set(UNUSUAL) == RUNTIME_SETTINGS  # a new run-time setting must be added above
+    config = MockConfig().replace(**coerce_settings(start, "test"))
+    plain = json.loads(json.dumps(config_as_dict(config, masked=False)))
+    back = MockConfig().replace(**coerce_settings({name: plain[name] for name in RUNTIME_SETTINGS}, "back"))
+    assert {name: getattr(back, name) for name in RUNTIME_SETTINGS} == {
+        name: getattr(config, name) for name in RUNTIME_SETTINGS
+    }
+    assert config_as_dict(config)["jwt_secret"] in (None, "***")  # the default view still masks

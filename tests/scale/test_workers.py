@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -368,6 +369,62 @@ def test_the_live_journal_goes_on_after_redis_comes_back(durable_redis: Any) -> 
         before, during, after = asyncio.run(scenario())
         assert during == [503] * 4
         assert after["seq"] > before and after["status"] == 200
+    finally:
+        err = served.stop()
+    assert "Traceback" not in err
+
+
+def _style(body: dict[str, Any]) -> str:
+    """The error style of an error body (see mockserver.errors.error_body)."""
+    return "compat" if {"detail", "error"} <= set(body) else "openai" if "error" in body else "detail"
+
+
+def test_watch_with_two_workers_applies_the_file_on_both_and_reset_returns_to_it(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """``serve --workers 2 --state … --config FILE --watch``: as in memory, on every worker.
+
+    A saved file applies to the very next requests on both workers; a setting changed at run time
+    keeps its value until the file changes that setting; a reset returns to the file as it is now;
+    the journal is kept.
+    """
+    file = tmp_path / "mock.toml"
+    file.write_text('error_style = "compat"\n[[replies]]\nmatch = "story"\ntext = "First."\n')
+    served = Serve("--workers", "2", "--state", redis_url, "--config", str(file), "--watch")
+    key = {"X-API-Key": "ak_watch_0001"}
+    story = {"messages": [{"role": "user", "content": "a story"}]}
+
+    def reloaded(count: int) -> None:
+        deadline = time.monotonic() + 15
+        while served.stderr().count("config reloaded from") < count:
+            assert time.monotonic() < deadline, served.stderr()
+            time.sleep(0.05)
+
+    def answers(client: httpx.Client) -> tuple[set[str], set[str]]:
+        """Replies to 10 stories and error styles of 10 bad bodies, each on a new connection."""
+        replies = {client.post(CHAT, json=story, headers=key).json()["choices"][0]["message"]["content"]
+                   for _ in range(10)}  # fmt: skip
+        styles = {_style(client.post(CHAT, json={}, headers=key).json()) for _ in range(10)}
+        return replies, styles
+
+    try:
+        with httpx.Client(base_url=served.base_url, timeout=10, limits=httpx.Limits(max_keepalive_connections=0)) as c:
+            assert answers(c) == ({"First."}, {"compat"})
+            assert c.put("/_mock/config", json={"error_style": "openai"}).status_code == 200
+            total = c.get("/_mock/requests").json()["total"]
+
+            file.write_text('error_style = "compat"\n[[replies]]\nmatch = "story"\ntext = "Second."\n')
+            reloaded(1)
+            assert answers(c) == ({"Second."}, {"openai"})  # the run-time style stays: the file kept its own
+            assert c.get("/_mock/requests").json()["total"] == total + 20  # the journal is kept
+
+            file.write_text('error_style = "detail"\n[[replies]]\nmatch = "story"\ntext = "Second."\n')
+            reloaded(2)
+            assert answers(c) == ({"Second."}, {"detail"})  # the file changed the style: it wins
+
+            assert c.put("/_mock/config", json={"error_style": "openai"}).status_code == 200
+            assert c.post("/_mock/reset").status_code == 200
+            assert answers(c) == ({"Second."}, {"detail"})  # back to the file as it is now, not as it was
     finally:
         err = served.stop()
     assert "Traceback" not in err
