@@ -57,10 +57,10 @@ class _Subscriber:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.queue: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue(QUEUE_SIZE)
+        self.queue: asyncio.Queue[tuple[int, int, bytes] | None] = asyncio.Queue(QUEUE_SIZE)
         self.overflowed = False
 
-    def push(self, data: tuple[int, bytes]) -> None:
+    def push(self, data: tuple[int, int, bytes]) -> None:
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -70,7 +70,7 @@ class _Subscriber:
         elif not self.loop.is_closed():
             self.loop.call_soon_threadsafe(self._put, data)
 
-    def _put(self, data: tuple[int, bytes]) -> None:
+    def _put(self, data: tuple[int, int, bytes]) -> None:
         if self.overflowed:
             return
         if self.queue.qsize() >= QUEUE_SIZE - 1:
@@ -108,7 +108,7 @@ class JournalEvents:
             return
         with self._lock:
             subscribers = list(self._subscribers)
-        data = (entry.seq, _entry_event(entry))
+        data = (entry.generation, entry.seq, _entry_event(entry))
         for subscriber in subscribers:
             subscriber.push(data)
 
@@ -124,18 +124,19 @@ class JournalEvents:
     def _subscribe(self) -> _Subscriber:
         """A new subscriber; the first one starts following the journal of every worker (shared state)."""
         subscriber = _Subscriber(asyncio.get_running_loop())
-        if self._unfollow is None:  # (raises StateUnavailable if Redis is down: nothing to undo then)
-            self._unfollow = self.journal.follow(self._on_entry)
         with self._lock:
+            if self._unfollow is None:  # (raises StateUnavailable if Redis is down: nothing to undo then)
+                self._unfollow = self.journal.follow(self._on_entry)
             self._subscribers.add(subscriber)
         return subscriber
 
     def _unsubscribe(self, subscriber: _Subscriber) -> None:
         with self._lock:
             self._subscribers.discard(subscriber)
-            last = not self._subscribers
-        if last and self._unfollow is not None:
-            unfollow, self._unfollow = self._unfollow, None
+            unfollow = self._unfollow if not self._subscribers else None
+            if unfollow is not None:
+                self._unfollow = None
+        if unfollow is not None:
             unfollow()
 
 
@@ -153,18 +154,19 @@ class EventStream:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         events = self.events
         journal = events.journal
-        subscriber = events._subscribe()  # before the backlog is read: nothing falls in between
+        subscriber = events._subscribe() if self.follow else None  # before the backlog is read: nothing is missed
         try:
+            seen = self.version() if self.version is not None else None  # (shared state: catches up first)
             generation = journal.generation
             backlog = journal.entries()[-BACKLOG:]
+            generation = max([generation, *(e.generation for e in backlog)])
             sent = {e.seq for e in backlog}
-            seen = self.version() if self.version is not None else None
             checked = time.monotonic()
             first = sse_event("hello", {"total": journal.total, "backlog": len(backlog)})
             body = b"retry: 1000\n\n" + first + b"".join(_entry_event(e) for e in backlog)
             await send({"type": "http.response.start", "status": 200, "headers": list(_HEADERS)})
             await send({"type": "http.response.body", "body": body, "more_body": self.follow})
-            if not self.follow:
+            if subscriber is None:
                 return
             async with anyio.create_task_group() as group:
 
@@ -176,25 +178,28 @@ class EventStream:
                 group.start_soon(watch_disconnect)
                 idle = 0.0
                 while True:
-                    data: tuple[int, bytes] | None
+                    data: tuple[int, int, bytes] | None
                     try:
                         data = await asyncio.wait_for(subscriber.queue.get(), timeout=1.0)
                     except asyncio.TimeoutError:
-                        data = (0, b"")
+                        data = (-1, 0, b"")
                     out = b""
                     if self.version is not None and time.monotonic() - checked >= 1.0:
                         checked = time.monotonic()
                         if (now := self.version()) != seen:
                             seen = now
                             out += sse_event("changed", {})
-                    if journal.generation != generation:
-                        generation = journal.generation
+                    # A reset shows once, before the first entry after it (entries carry their generation);
+                    # an entry recorded before a reset the page was told of is dropped.
+                    newer = max(journal.generation, data[0] if data is not None else -1)
+                    if newer > generation:
+                        generation = newer
                         sent.clear()
                         out += sse_event("reset", {"total": journal.total})
                     if data is None:
                         break
-                    seq, encoded = data
-                    if encoded and seq not in sent:  # skip what the backlog already carried
+                    entry_generation, seq, encoded = data
+                    if encoded and entry_generation in (-1, generation) and seq not in sent:  # (the backlog's: sent)
                         out += encoded
                     sent.discard(seq)
                     if not out:
@@ -209,4 +214,5 @@ class EventStream:
         except OSError:  # the client went away while we wrote
             pass
         finally:
-            events._unsubscribe(subscriber)
+            if subscriber is not None:
+                events._unsubscribe(subscriber)

@@ -97,6 +97,7 @@ class Journal:
                 return entry
             self._seq += 1
             entry.seq = self._seq
+            entry.generation = self.generation  # (the live journal tells entries from before a reset by it)
             entry.at = time.time()
             self._entries.append(entry)
         for listener in self.listeners:

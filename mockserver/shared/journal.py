@@ -33,7 +33,7 @@ local gen = tonumber(redis.call('GET', KEYS[3]) or '0')
 local wanted = tonumber(ARGV[1])
 if wanted ~= -1 and wanted ~= gen then return 0 end
 local seq = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'seq', seq, 'e', ARGV[3])
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'seq', seq, 'g', gen, 'e', ARGV[3])
 return seq
 """
 
@@ -48,7 +48,7 @@ for i = 2, #ARGV, 2 do
     out[#out + 1] = 0
   else
     local seq = redis.call('INCR', KEYS[2])
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'seq', seq, 'e', ARGV[i + 1])
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'seq', seq, 'g', gen, 'e', ARGV[i + 1])
     out[#out + 1] = seq
   end
 end
@@ -61,7 +61,7 @@ local function record(stream, seq_key, gen_key, wanted, maxlen, entry)
   wanted = tonumber(wanted)
   if wanted ~= -1 and wanted ~= gen then return 0 end
   local seq = redis.call('INCR', seq_key)
-  redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'seq', seq, 'e', entry)
+  redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'seq', seq, 'g', gen, 'e', entry)
   return seq
 end
 """
@@ -69,9 +69,10 @@ end
 entry's seq, or 0 if it began before the last reset. For scripts that record in the same step as
 they do something else (see :meth:`RedisJournal.record_args`)."""
 
-# KEYS: stream, seq counter, generation. Returns the new generation.
+# KEYS: stream, seq counter, generation. Returns the new generation. (XTRIM, not DEL: the stream keeps
+# its last ID, so the next entry's ID is greater and a reader following the stream cannot miss it.)
 _CLEAR = """
-redis.call('DEL', KEYS[1])
+redis.call('XTRIM', KEYS[1], 'MAXLEN', 0)
 redis.call('SET', KEYS[2], '0')
 return redis.call('INCR', KEYS[3])
 """
@@ -148,7 +149,7 @@ def _decode(fields: dict[str, str]) -> JournalEntry:
         data["response"] = response.encode() if isinstance(response, str) else _dumps(response)
     if data.get("events") is not None:
         data["events"] = [event.encode() for event in data["events"]]
-    return JournalEntry(**{"seq": int(fields["seq"]), **data})
+    return JournalEntry(**{"seq": int(fields["seq"]), "generation": int(fields.get("g", -1)), **data})
 
 
 class RedisJournal(Journal):
@@ -213,6 +214,8 @@ class RedisJournal(Journal):
             return entry
         if int(seq):
             entry.seq = int(seq)
+            if entry.generation == -1:  # recorded whatever the generation: it is the current one
+                entry.generation = self.generation
             for listener in self.listeners:  # this worker's subscribers (the live journal page)
                 listener(entry)
         return entry
@@ -241,6 +244,8 @@ class RedisJournal(Journal):
         for entry, seq in zip(entries, seqs, strict=True):
             if int(seq):
                 entry.seq = int(seq)
+                if entry.generation == -1:  # recorded whatever the generation: it is the current one
+                    entry.generation = self.generation
                 for listener in self.listeners:  # this worker's subscribers (the live journal page)
                     listener(entry)
 
@@ -257,6 +262,8 @@ class RedisJournal(Journal):
         """``entry`` was written by another script with sequence number ``seq`` (0: not recorded)."""
         if seq:
             entry.seq = seq
+            if entry.generation == -1:  # recorded whatever the generation: it is the current one
+                entry.generation = self.generation
             for listener in self.listeners:
                 listener(entry)
 
@@ -289,19 +296,21 @@ class RedisJournal(Journal):
         )
         task = loop.create_task(self._follow(rows[0][0] if rows else "0-0", deliver))
 
-        def stop() -> None:
-            task.cancel()
+        def stop() -> None:  # (from any thread)
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(task.cancel)
 
         return stop
 
     async def _follow(self, last: str, deliver: Callable[[JournalEntry], None]) -> None:
-        client = redis.asyncio.Redis.from_url(self.store.url, decode_responses=True, socket_connect_timeout=2)
+        client = redis.asyncio.Redis.from_url(
+            self.store.url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5, socket_keepalive=True
+        )  # (a timeout above the 1 s block: a connection gone half-open is noticed and made again)
         try:
             while True:
                 found: list[tuple[str, list[tuple[str, dict[str, str]]]]]
                 try:
                     found = await client.xread({self._stream: last}, count=500, block=1000)  # type: ignore[assignment]
-                    self.generation = int(await client.get(self._gen) or 0)
                 except (redis.RedisError, OSError):  # Redis down (its requests say so): try again
                     await asyncio.sleep(1.0)
                     continue
@@ -310,8 +319,8 @@ class RedisJournal(Journal):
                         last = item_id
                         try:
                             entry = _decode(fields)
-                        except (KeyError, TypeError, ValueError) as exc:  # written by something else
-                            log.warning("live journal: skipping stream item %s (%s)", item_id, exc)
+                        except Exception as exc:  # written by something else: never the end of the feed
+                            log.warning("journal: skipping stream item %s (%s)", item_id, exc)
                             continue
                         deliver(entry)
         finally:
@@ -322,7 +331,13 @@ class RedisJournal(Journal):
         rows: list[tuple[str, dict[str, str]]] = self.store.call(
             lambda r: r.xrevrange(self._stream, "+", "-", count=self.size)  # type: ignore[arg-type,return-value]
         )
-        return [_decode(fields) for _id, fields in reversed(rows)]
+        out = []
+        for item_id, fields in reversed(rows):
+            try:
+                out.append(_decode(fields))
+            except Exception as exc:  # written by something else: never a 500 for the journal
+                log.warning("journal: skipping stream item %s (%s)", item_id, exc)
+        return out
 
     @property
     def total(self) -> int:

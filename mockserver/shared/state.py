@@ -11,6 +11,7 @@ reply is queued at all. A plain request then needs one Redis step (see
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -61,6 +62,7 @@ class SharedMockState(MockState):
         self._version = -1
         self._counters: Counters | None = None
         self._view: Hashable = None  # the last view_version() read
+        self._catching_up: asyncio.Future[None] | None = None  # the catch-up on its way (see abegin)
         try:
             self.begin()
         except StateUnavailable as exc:  # start anyway: every request catches up (or gets 503) until Redis is back
@@ -80,18 +82,34 @@ class SharedMockState(MockState):
         a request catches up only if a notice came since the last catch-up. Otherwise (not
         subscribed yet, or the subscription lost) every request catches up, its read sent with
         this loop turn's other commands (:mod:`mockserver.shared.batch`).
+
+        While a catch-up is on its way, the requests that arrive meanwhile wait for it: they must
+        not be answered with the state it is about to replace.
         """
         if self.shared_ledger.has_lost_reservation:
             self.shared_ledger.undo_lost()
         changes = self.store.changes
+        while changes.live and self._catching_up is not None:
+            await asyncio.shield(self._catching_up)  # then look again: a notice may have come meanwhile
         if changes.live and not changes.stale:
             return
+        done: asyncio.Future[None] | None = None
+        if changes.live:  # one catch-up serves every request that comes until it is done
+            done = self._catching_up = asyncio.get_running_loop().create_future()
         changes.stale = False  # a notice from now on makes the next request catch up again
-        self.shared_ledger.forget_cached()
-        if self.store.batch is not None:  # a serving worker (one long-lived loop): subscribe
-            changes.listen()
-        counters = await self.settings.acounters(self.shared_journal.generation_key, self.shared_faults.active_key)
-        self._catch_up(counters)
+        try:
+            self.shared_ledger.forget_cached()
+            if self.store.batch is not None:  # a serving worker (one long-lived loop): subscribe
+                changes.listen()
+            counters = await self.settings.acounters(self.shared_journal.generation_key, self.shared_faults.active_key)
+            self._catch_up(counters)
+        except BaseException:
+            changes.stale = True  # not caught up: the next request tries again
+            raise
+        finally:
+            if done is not None:
+                self._catching_up = None
+                done.set_result(None)
 
     def _catch_up(self, counters: Counters) -> None:
         if counters.config_version != self._version:
@@ -228,8 +246,16 @@ class SharedMockState(MockState):
         """
         changes = self.store.changes
         try:
-            if not changes.live or changes.stale:
-                self.begin()
+            if not changes.live or changes.stale:  # as abegin: caught up now, until the next notice
+                changes.stale = False
+                self.shared_ledger.forget_cached()
+                if self.store.batch is not None:
+                    changes.listen()
+                try:
+                    self.begin()
+                except StateUnavailable:
+                    changes.stale = True  # the next request (or call) catches up instead
+                    raise
             self._view = super().view_version()
         except StateUnavailable:  # Redis down: nothing to show has changed (requests say it is down)
             pass

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.serve import Serve, socket_count
+from tests.support.serve import Serve, on_every_worker
 
 CHAT = "/v1/chat/completions"
 KEY = "ak_two_workers_5678"
@@ -31,16 +31,12 @@ def two_workers(redis_url: str) -> Iterator[Serve]:
     assert "Traceback" not in err, err
 
 
-def _burst(served: Serve) -> tuple[list[int], list[int]]:
-    """CLIENTS chat requests at once, each on its own connection; statuses, and sockets per worker meanwhile."""
+def _burst(served: Serve) -> list[int]:
+    """Chat requests at once, each on its own connection, until both workers have answered some; their statuses."""
 
-    async def run() -> tuple[list[int], list[int]]:
-        limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-        async with httpx.AsyncClient(base_url=served.base_url, limits=limits, timeout=30) as client:
-            answers = await asyncio.gather(
-                *(client.post(CHAT, json=BODY, headers={"X-API-Key": KEY}) for _ in range(CLIENTS))
-            )
-            return [a.status_code for a in answers], [socket_count(pid) for pid in served.workers()]
+    async def run() -> list[int]:
+        answers = await on_every_worker(served, lambda c: c.post(CHAT, json=BODY, headers={"X-API-Key": KEY}), CLIENTS)
+        return [a.status_code for a in answers]
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:  # (Playwright's sync API holds this thread's loop)
         return pool.submit(asyncio.run, run()).result()
@@ -51,11 +47,10 @@ def test_one_page_shows_the_requests_of_both_workers_live(
 ) -> None:
     inspector.goto(two_workers.base_url + "/")
     expect(inspector.locator("#live")).to_have_text("live", timeout=5000)
-    statuses, sockets = _burst(two_workers)
-    assert statuses == [200] * CLIENTS
-    assert len(sockets) == 2 and all(count > 2 for count in sockets), f"sockets per worker: {sockets}"
+    statuses = _burst(two_workers)
+    assert set(statuses) == {200}
     rows = inspector.locator("#entries tr", has_text=CHAT)
-    expect(rows).to_have_count(CLIENTS, timeout=5000)  # pushed, no reload
+    expect(rows).to_have_count(len(statuses), timeout=5000)  # pushed, no reload
     shown = rows.evaluate_all("rows => rows.map(row => Number(row.dataset.seq))")  # newest first
     journal = httpx.get(two_workers.base_url + "/_mock/requests", timeout=10).json()["requests"]
     assert shown == sorted((e["seq"] for e in journal if e["path"] == CHAT), reverse=True)

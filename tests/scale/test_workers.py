@@ -16,12 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 from httpx_sse import aconnect_sse
 
 from mockserver.config import MockConfig
-from mockserver.shared.store import RETRY_INTERVAL
+from mockserver.shared.store import DEFAULT_NAMESPACE, RETRY_INTERVAL
 from mockserver.testing import InProcessMock, ServedMock
-from tests.support.serve import Serve, socket_count
+from tests.support.serve import Serve, on_every_worker
 
 pytestmark = [pytest.mark.socket, pytest.mark.slow]
 
@@ -119,20 +120,15 @@ def test_both_workers_serve_and_see_one_config(redis_url: str) -> None:
     served = Serve("--workers", "2", "--state", redis_url)
     try:
         assert "workers: 2   state: " + redis_url in served.banner
-        _put(served.base_url, "/_mock/config", {"error_style": "openai"})
-        limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-
-        async def hold() -> tuple[list[int], list[int]]:
-            async with httpx.AsyncClient(base_url=served.base_url, limits=limits, timeout=30) as client:
-                answers = await asyncio.gather(*(client.post(CHAT, json={}, headers={"X-API-Key": "ak_conf_0001"})
-                                                 for _ in range(CLIENTS)))  # fmt: skip
-                # The connections stay open (keep-alive): count them per worker.
-                return [a.status_code for a in answers], [socket_count(pid) for pid in served.workers()]
-
-        statuses, sockets = asyncio.run(hold())
-        assert set(statuses) == {422}
-        assert len(sockets) == 2
-        assert all(count > 2 for count in sockets), f"a worker got no connection: sockets per worker {sockets}"
+        assert len(served.workers()) == 2
+        for style in ("openai", "detail", "compat", "openai"):  # each change, then a burst on both workers at once
+            _put(served.base_url, "/_mock/config", {"error_style": style})
+            answers = asyncio.run(
+                on_every_worker(served, lambda c: c.post(CHAT, json={}, headers={"X-API-Key": "ak_conf_0001"}), CLIENTS)
+            )
+            assert {a.status_code for a in answers} == {422}
+            styles = [_style(a.json()) for a in answers]  # none answered while its worker was catching up
+            assert styles == [style] * len(answers), f"{styles.count(style)} of {len(answers)} in the {style} style"
         wrong = httpx.post(served.base_url + CHAT, json={}, headers={"X-API-Key": "ak_conf_0001"}, timeout=10)
         assert "error" in wrong.json()  # the openai style, from whichever worker
     finally:
@@ -146,23 +142,19 @@ def test_the_live_journal_shows_the_requests_every_worker_answered(server: Serve
     """
     key = "ak_feed_0001"
 
-    async def watch() -> tuple[list[dict[str, Any]], list[int]]:
-        limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+    async def watch() -> tuple[list[dict[str, Any]], int]:
         async with (
             httpx.AsyncClient(base_url=server.base_url, timeout=30) as page,
-            httpx.AsyncClient(base_url=server.base_url, limits=limits, timeout=30) as chat,
             aconnect_sse(page, "GET", "/_mock/events") as feed,
         ):
             events = feed.aiter_sse()
             while (await anext(events)).event != "hello":  # (a "retry:" line comes first)
                 pass
-            answers = await asyncio.gather(*(chat.post(CHAT, json=BODY, headers={"X-API-Key": key})
-                                             for _ in range(CLIENTS)))  # fmt: skip
+            answers = await on_every_worker(server, lambda c: c.post(CHAT, json=BODY, headers={"X-API-Key": key}), 20)
             assert {a.status_code for a in answers} == {200}
-            sockets = [socket_count(pid) for pid in server.workers()]  # the chat connections are still open
             seen: list[dict[str, Any]] = []
             async with asyncio.timeout(20):
-                while len(seen) < CLIENTS:
+                while len(seen) < len(answers):
                     event = await anext(events)
                     if event.event == "request" and event.json()["path"] == CHAT:
                         seen.append(event.json())
@@ -172,13 +164,13 @@ def test_the_live_journal_shows_the_requests_every_worker_answered(server: Serve
                 async with asyncio.timeout(10):
                     while (await anext(events)).event != "changed":
                         pass
-            return seen, sockets
+            return seen, len(answers)
 
-    seen, sockets = asyncio.run(watch())
-    assert all(count > 2 for count in sockets), f"a worker got no connection: sockets per worker {sockets}"
+    seen, answered = asyncio.run(watch())
+    assert len(server.workers()) == (2 if "workers: 2" in server.banner else 0)
     seqs = [entry["seq"] for entry in seen]
     assert seqs == sorted(set(seqs)), f"entries repeated or out of order: {seqs}"
-    assert len(seqs) == CLIENTS
+    assert len(seqs) == answered
     assert {entry["status"] for entry in seen} == {200}
 
 
@@ -328,6 +320,88 @@ def test_redis_down_gives_503_never_500_and_the_ledger_survives(durable_redis: A
         err = served.stop()
     assert "503 for POST /v1/chat/completions: shared state unavailable: cannot reach Redis at 127.0.0.1" in err
     assert "shared state reachable again" in err
+    assert "Traceback" not in err
+
+
+def test_the_live_journal_shows_each_reset_once_before_the_entries_after_it(server: Serve) -> None:
+    """Resets amid requests on both workers: after each ``reset`` the page gets exactly the new journal.
+
+    No entry recorded before a reset may follow it (two rows numbered 1), and none recorded just
+    after it may be missed.
+    """
+    trials = 6
+    no_reuse = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=0)
+
+    async def scenario() -> tuple[list[list[int]], list[list[int]]]:
+        async with (
+            httpx.AsyncClient(base_url=server.base_url, timeout=30) as page,
+            httpx.AsyncClient(base_url=server.base_url, timeout=30, limits=no_reuse) as chat,
+            aconnect_sse(page, "GET", "/_mock/events") as feed,
+        ):
+            events = feed.aiter_sse()
+            while (await anext(events)).event != "hello":
+                pass
+
+            async def ask(count: int) -> None:
+                await asyncio.gather(*(chat.post(CHAT, json=BODY, headers={"X-API-Key": "ak_resets_0001"})
+                                       for _ in range(count)))  # fmt: skip
+
+            journals = []
+            for _ in range(trials):
+                reset = asyncio.create_task(chat.post("/_mock/reset"))  # amid 20 requests on both workers
+                await ask(20)
+                assert (await reset).status_code == 200
+                await ask(10)  # after the reset, nothing else in flight: the journal is complete
+                journal = (await chat.get("/_mock/requests")).json()["requests"]
+                journals.append([entry["seq"] for entry in journal if entry["path"] == CHAT])
+            segments: list[list[int]] = []  # the request seqs the page got after each reset
+            async with asyncio.timeout(20):
+                while len(segments) < trials or segments[-1] != journals[-1]:
+                    event = await anext(events)
+                    if event.event == "reset":
+                        segments.append([])
+                    elif event.event == "request" and segments and event.json()["path"] == CHAT:
+                        segments[-1].append(event.json()["seq"])
+            return segments, journals
+
+    segments, journals = asyncio.run(scenario())
+    assert segments == journals
+
+
+def test_the_live_journal_skips_what_another_program_wrote_in_its_stream(redis_url: str) -> None:
+    """Items the mock did not write (another tool on the same Redis) are skipped with a log line; the feed goes on."""
+    served = Serve("--workers", "2", "--state", redis_url)
+    stream = f"{DEFAULT_NAMESPACE}:journal"
+
+    async def scenario() -> list[int]:
+        async with (
+            httpx.AsyncClient(base_url=served.base_url, timeout=30) as page,
+            httpx.AsyncClient(base_url=served.base_url, timeout=10) as chat,
+            aconnect_sse(page, "GET", "/_mock/events") as feed,
+        ):
+            events = feed.aiter_sse()
+            while (await anext(events)).event != "hello":
+                pass
+            with redis.Redis.from_url(redis_url) as foreign:
+                for fields in ({"seq": 99, "e": "null"}, {"seq": "x", "e": "{}"}, {"other": "field"}):
+                    foreign.xadd(stream, fields)  # type: ignore[arg-type]
+            for _ in range(3):
+                assert (await chat.post(CHAT, json=BODY, headers={"X-API-Key": "ak_foreign_0001"})).status_code == 200
+            seen: list[int] = []
+            async with asyncio.timeout(10):
+                while len(seen) < 3:
+                    event = await anext(events)
+                    if event.event == "request":
+                        seen.append(event.json()["seq"])
+            journal = await chat.get("/_mock/requests")  # (skips them too)
+            assert [entry["seq"] for entry in journal.json()["requests"]] == seen
+            return seen
+
+    try:
+        assert asyncio.run(scenario()) == [1, 2, 3]
+    finally:
+        err = served.stop()
+    assert "journal: skipping stream item" in err
     assert "Traceback" not in err
 
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-__all__ = ["Serve", "cmdline", "end_process", "socket_count"]
+__all__ = ["Serve", "client_connections", "cmdline", "end_process", "on_every_worker"]
 
 
 class Serve:
@@ -44,6 +46,11 @@ class Serve:
             assert time.monotonic() < deadline, "the mock never answered"
             time.sleep(0.1)
 
+    @property
+    def port(self) -> int:
+        """The port the mock listens on."""
+        return int(self.base_url.rsplit(":", 1)[1])
+
     def workers(self) -> list[int]:
         """Pids of the worker processes (children of the server)."""
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
@@ -69,15 +76,28 @@ def cmdline(pid: int) -> str:
         return ""
 
 
-def socket_count(pid: int) -> int:
-    """How many sockets process ``pid`` holds open (a worker's connections, among others)."""
-    count = 0
+def client_connections(pid: int, port: int) -> int:
+    """How many established TCP connections to local ``port`` process ``pid`` holds (its clients).
+
+    A worker's own sockets (the listening one, Redis, pipes) are not counted: the connections are
+    found in ``/proc/PID/net/tcp`` and ``tcp6`` by local port and state, then kept if the process
+    holds their inode.
+    """
+    inodes = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         try:
-            if os.readlink(fd).startswith("socket:"):
-                count += 1
+            target = os.readlink(fd)
         except OSError:
             continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "01" and int(local.rsplit(":", 1)[1], 16) == port and inode in inodes:  # 01: ESTABLISHED
+                count += 1
     return count
 
 
@@ -89,3 +109,24 @@ def end_process(process: subprocess.Popen[Any], timeout: float = 10) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate()
+
+
+async def on_every_worker(
+    served: Serve, send: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]], clients: int, attempts: int = 10
+) -> list[httpx.Response]:
+    """Bursts of ``clients`` requests at once (``send``), their connections held open, until every worker holds one.
+
+    Which worker accepts a connection is the kernel's choice, and on a loaded machine one worker
+    may take a whole burst: a test that means to involve every worker sends another burst then.
+    Returns the responses of every burst (one server process: one burst).
+    """
+    answers: list[httpx.Response] = []
+    held: list[int] = []
+    for _ in range(attempts):
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        async with httpx.AsyncClient(base_url=served.base_url, limits=limits, timeout=30) as client:
+            answers += await asyncio.gather(*(send(client) for _ in range(clients)))
+            held = [client_connections(pid, served.port) for pid in served.workers()]
+        if all(held):
+            return answers
+    raise AssertionError(f"after {attempts} bursts of {clients} connections, a worker had none: {held} per worker")
