@@ -496,10 +496,14 @@ class ChatEndpoint:
         return CompletionStream(plan, stream_headers(call.request_id, call.reply_headers), self._settle(call, plan))
 
     def _settle(self, call: ChatCall, plan: StreamPlan) -> Callable[[StreamOutcome], None]:
-        """What a stream does when it ends or is cut: settle the ledger to what was sent, journal it."""
+        """What a stream does when it ends or is cut: settle the ledger to what was sent, journal it.
+
+        (Called as the stream is set up, which is when the live journal is told it started.)
+        """
         model, reservation, usage = call.model, call.reservation, call.usage
         assert model is not None
         assert reservation is not None
+        self.state.journal.started(call.entry)
 
         def on_done(outcome: StreamOutcome) -> None:
             if outcome.completion_tokens_sent >= usage["completion_tokens"]:

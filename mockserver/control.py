@@ -373,7 +373,7 @@ class RequestsResource(ControlResource):
 _EVENT_SCHEMA = {
     "type": "object",
     "properties": {
-        "event": {"enum": ["hello", "request", "reset", "changed"]},
+        "event": {"enum": ["hello", "request", "started", "reset", "changed"]},
         "data": {"type": "string", "contentMediaType": "application/json"},
         "id": {"type": "string", "pattern": "^[0-9]+$"},
         "retry": {"type": "integer", "minimum": 0},
@@ -392,7 +392,8 @@ class EventsResource(ControlResource):
             "description": (
                 '`event: hello` (`{"total", "backlog"}`), the entries the journal keeps (`event: request`, '
                 "as in `GET /_mock/requests`), then, only for a client that sends `Accept: text/event-stream` "
-                "(EventSource, httpx-sse, the inspector page), each new entry as it is recorded, `event: reset` "
+                "(EventSource, httpx-sse, the inspector page), each new entry as it is recorded, `event: started` "
+                "when a stream begins (its entry follows when it ends, with the same `request_id`), `event: reset` "
                 "and `event: changed`, with no end. Any other client (curl, a fuzzer) gets the hello and the kept "
                 "entries, and the response ends: `curl -N -H 'Accept: text/event-stream'` follows the journal."
             ),

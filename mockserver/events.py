@@ -5,7 +5,9 @@ A subscriber first gets ``event: hello`` (``{"total": n}``), then the entries st
 for a stream (``Accept: text/event-stream``, as ``EventSource``, httpx-sse and the inspector page
 send) is kept open; any other (``curl``, a fuzzer, a plain ``GET``) gets the hello and the kept
 entries in the same SSE form, and the response ends there, so nothing hangs on it. ``event: reset`` says the
-journal was cleared (entries numbered from 1 again follow); ``event: changed`` that settings or
+journal was cleared (entries numbered from 1 again follow); ``event: started`` that a stream
+this process serves has begun (``request_id``, method, path, model, masked key, ``at``): its
+``event: request`` comes when it ends, with the same ``request_id``; ``event: changed`` that settings or
 queued faults changed by other means (another page, curl, a hot reload), so a page shows them
 afresh. A comment line every 15 s keeps proxies and the browser from timing the connection out.
 A subscriber that cannot keep up (1,000 entries behind) is cut off; the page reconnects and gets
@@ -93,10 +95,21 @@ class JournalEvents:
         self._subscribers: set[_Subscriber] = set()
         self._unfollow: Callable[[], None] | None = None  # while set, entries come from Journal.follow
         journal.listeners.append(self._on_local_entry)
+        journal.start_listeners.append(self._on_start)
 
     def _on_local_entry(self, entry: JournalEntry) -> None:
         if self._unfollow is None:
             self._on_entry(entry)
+
+    def _on_start(self, entry: JournalEntry) -> None:
+        if not self._subscribers:
+            return
+        with self._lock:
+            subscribers = list(self._subscribers)
+        fields = {"request_id": entry.request_id, "method": entry.method, "path": entry.path, "model": entry.model}
+        data = (-1, 0, sse_event("started", {**fields, "key": entry.key, "stream": True, "at": time.time()}))
+        for subscriber in subscribers:
+            subscriber.push(data)
 
     @property
     def subscribers(self) -> int:

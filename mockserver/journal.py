@@ -86,6 +86,8 @@ class Journal:
         self._seq = 0
         self.generation = 0  # bumped by clear(): requests begun before a reset are not recorded after it
         self.listeners: list[Callable[[JournalEntry], None]] = []
+        self.start_listeners: list[Callable[[JournalEntry], None]] = []
+        """Told of a stream as it starts (:meth:`started`); :attr:`listeners` get its entry when it ends."""
 
     def add(self, entry: JournalEntry) -> JournalEntry:
         """Record ``entry`` (its ``seq`` is assigned here), unless it began before the last :meth:`clear`.
@@ -103,6 +105,14 @@ class Journal:
         for listener in self.listeners:
             listener(entry)
         return entry
+
+    def started(self, entry: JournalEntry) -> None:
+        """A stream's answer is starting: tell :attr:`start_listeners` (it is recorded with :meth:`add` when it ends).
+
+        The live journal shows it as under way meanwhile (``event: started``).
+        """
+        for listener in self.start_listeners:
+            listener(entry)
 
     def follow(self, deliver: Callable[[JournalEntry], None]) -> Callable[[], None] | None:
         """Deliver every entry recorded from now on, by any process sharing this journal, to ``deliver``.

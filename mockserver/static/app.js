@@ -266,8 +266,38 @@ function entryRow(entry) {
   return row;
 }
 
+// A stream under way (event: started): a row of its own until its entry arrives with the same request id.
+function addStarted(info) {
+  const row = el(
+    "tr",
+    { dataset: { requestId: info.request_id }, class: "in-flight", title: "streaming: the entry comes when the stream ends" },
+    el("td", { class: "num" }, "…"),
+    el("td", { class: "mono" }, fmtTime(info.at)),
+    el("td", {}, info.method),
+    el("td", { class: "mono route", title: info.path }, info.path),
+    el("td", { class: "model", title: info.model || "" }, info.model || ""),
+    el("td", { class: "status" }, "…"),
+    el("td", {}, "streaming…"),
+    el("td", {}, ""),
+    el("td", {}, ""),
+    el("td", {}, ""),
+    el("td", {}, ""),
+    el("td", { class: "mono" }, info.key || ""),
+  );
+  $("#entries").prepend(row);
+  updateJournalCount();
+}
+
+function dropStarted(requestId) {
+  for (const row of $("#entries").querySelectorAll("tr.in-flight")) {
+    if (row.dataset.requestId === requestId) row.remove();
+  }
+  updateJournalCount();
+}
+
 function addEntry(entry) {
   const body = $("#entries");
+  if (entry.request_id) dropStarted(entry.request_id);
   const existing = body.querySelector(`tr[data-seq="${entry.seq}"]`);
   state.entries.set(entry.seq, entry);
   const row = entryRow(entry);
@@ -292,8 +322,10 @@ function clearEntries() {
 
 function updateJournalCount() {
   const n = state.entries.size;
-  $("#journal-count").textContent = n ? `${n} shown` : "";
-  $("#journal-empty").hidden = n > 0;
+  const streaming = $("#entries").querySelectorAll("tr.in-flight").length;
+  const parts = [n ? `${n} shown` : "", streaming ? `${streaming} streaming` : ""].filter(Boolean);
+  $("#journal-count").textContent = parts.join(", ");
+  $("#journal-empty").hidden = n + streaming > 0;
 }
 
 function pretty(value) {
@@ -353,6 +385,8 @@ function handleEvent(name, data) {
   } else if (name === "request") {
     addEntry(JSON.parse(data));
     refreshSoon();
+  } else if (name === "started") {
+    addStarted(JSON.parse(data));
   }
 }
 

@@ -69,6 +69,41 @@ def test_stream_events_are_shown_for_a_streamed_request(
     shot(inspector, "stream-events")
 
 
+def test_a_stream_under_way_has_a_row_until_its_entry_arrives(
+    serve_mock: Callable[..., Served],
+    frontend: Frontend,
+    inspector: Page,
+    app_page: Page,
+    shot: Callable[[Page, str], Path],
+) -> None:
+    served = serve_mock(tokens_per_second=8)  # a few seconds per stream
+    open_inspector(inspector, served)
+    app_page.goto(frontend.base_url)
+    app_page.evaluate(
+        """([url, key, body]) => {
+            const headers = {"Content-Type": "application/json", "X-API-Key": key};
+            window.streamed = fetch(url, {method: "POST", headers, body: JSON.stringify(body)})
+                .then((response) => response.text());
+        }""",
+        [served.base_url + CHAT, KEY, {**BODY, "stream": True}],
+    )
+    under_way = inspector.locator("#entries tr.in-flight")
+    expect(under_way).to_have_count(1, timeout=1000)  # while the reply is still streaming
+    expect(under_way).to_contain_text("streaming")
+    expect(under_way).to_contain_text(CHAT)
+    expect(under_way).to_contain_text("ak_…1234")
+    expect(inspector.locator("#journal-empty")).to_be_hidden()
+    expect(inspector.locator("#journal-count")).to_have_text("1 streaming")
+    shot(inspector, "stream-under-way")
+    text = app_page.evaluate("() => window.streamed")  # (waits for the stream to end)
+    assert text.rstrip().endswith("data: [DONE]")
+    expect(under_way).to_have_count(0, timeout=2000)  # replaced by its entry
+    rows = inspector.locator("#entries tr", has_text=CHAT)
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("SSE")
+    expect(inspector.locator("#journal-count")).to_have_text("1 shown")
+
+
 def test_no_polling_while_idle(served: Served, inspector: Page) -> None:
     open_inspector(inspector, served)
     inspector.wait_for_timeout(500)  # let the first loads settle

@@ -74,9 +74,17 @@ def test_events_send_hello_backlog_live_entries_and_reset(served: tuple[AINative
         name, entry = reader.next()
         assert (name, entry["seq"], entry["path"], entry["key"]) == ("request", 1, CHAT, "ak_…1234")
         assert reader.status == 200
-        httpx.post(base + CHAT, headers={"X-API-Key": KEY}, json={**BODY, "stream": True})
+        streamed = httpx.post(base + CHAT, headers={"X-API-Key": KEY}, json={**BODY, "stream": True})
+        name, started = reader.next()  # a stream is announced as it starts, and journaled when it ends
+        assert (name, started["request_id"], started["path"], started["key"]) == (
+            "started",
+            streamed.headers["x-request-id"],
+            CHAT,
+            "ak_…1234",
+        )
         name, entry = reader.next()
         assert (name, entry["seq"], entry["stream"]) == ("request", 2, True)
+        assert entry["request_id"] == started["request_id"]
         assert entry["events"][-1] == "data: [DONE]\n\n" and entry["response"] is None
         assert entry["body"] == {**BODY, "stream": True}
         assert KEY not in json.dumps(entry)
@@ -90,6 +98,32 @@ def test_events_send_hello_backlog_live_entries_and_reset(served: tuple[AINative
             reader.next(timeout=0.3)
     finally:
         reader.close()
+
+
+@pytest.mark.socket
+def test_a_stream_under_way_is_announced_before_it_ends() -> None:
+    """A paced stream (about 1.5 s): ``started`` comes at once, its entry when the last event is sent."""
+    mock = AINativeMock(MockConfig(tokens_per_second=20))
+    with ServerThread(mock.app) as server:
+        reader = EventReader(server.base_url + "/_mock/events")
+        try:
+            assert reader.next()[0] == "hello"
+            with httpx.stream(
+                "POST", server.base_url + CHAT, headers={"X-API-Key": KEY}, json={**BODY, "stream": True}, timeout=10
+            ) as response:
+                lines = response.iter_lines()
+                assert next(lines).startswith("data: ")  # the role chunk: the stream is under way
+                name, started = reader.next()
+                request_id = response.headers["x-request-id"]
+                assert (name, started["request_id"], started["stream"]) == ("started", request_id, True)
+                with pytest.raises(queue.Empty):  # no entry while it streams
+                    reader.next(timeout=0.3)
+                rest = list(lines)
+            assert "data: [DONE]" in rest
+            name, entry = reader.next()
+            assert (name, entry["request_id"], entry["status"]) == ("request", started["request_id"], 200)
+        finally:
+            reader.close()
 
 
 @pytest.mark.socket
