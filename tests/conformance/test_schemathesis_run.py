@@ -99,8 +99,9 @@ def test_st_run_over_the_whole_served_document_exits_0(tmp_path: Path, headers: 
 def test_st_run_default_checks_pass_on_the_served_mock(tmp_path: Path, headers: list[str], hooks: str | None) -> None:
     """With a key, the project's hooks keep valid bodies valid for a real server.
 
-    Without them, schemathesis sends a ``tool_choice`` naming a function that is not in ``tools``
-    (JSON Schema cannot forbid it); the mock answers 400 as OpenAI does, and ST202 fails.
+    Without them, schemathesis may send a ``tool_choice`` naming a function that is not in
+    ``tools`` (JSON Schema cannot forbid it). The mock, lenient like the contract, calls that
+    function with ``{}``; OpenAI answers 400, which would fail ST202 against it.
     """
     junit = tmp_path / "st.xml"
     env = {**os.environ, **({"SCHEMATHESIS_HOOKS": hooks} if hooks else {})}
