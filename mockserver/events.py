@@ -104,10 +104,13 @@ class JournalEvents:
     def _on_start(self, entry: JournalEntry) -> None:
         if not self._subscribers:
             return
+        fields = {"request_id": entry.request_id, "method": entry.method, "path": entry.path, "model": entry.model}
+        self._push((-1, 0, sse_event("started", {**fields, "key": entry.key, "stream": True, "at": time.time()})))
+
+    def _push(self, data: tuple[int, int, bytes]) -> None:
+        """``(generation or -1, seq or 0, SSE bytes)`` to every subscriber."""
         with self._lock:
             subscribers = list(self._subscribers)
-        fields = {"request_id": entry.request_id, "method": entry.method, "path": entry.path, "model": entry.model}
-        data = (-1, 0, sse_event("started", {**fields, "key": entry.key, "stream": True, "at": time.time()}))
         for subscriber in subscribers:
             subscriber.push(data)
 
@@ -119,11 +122,7 @@ class JournalEvents:
     def _on_entry(self, entry: JournalEntry) -> None:
         if not self._subscribers:
             return
-        with self._lock:
-            subscribers = list(self._subscribers)
-        data = (entry.generation, entry.seq, _entry_event(entry))
-        for subscriber in subscribers:
-            subscriber.push(data)
+        self._push((entry.generation, entry.seq, _entry_event(entry)))
 
     def stream(self, version: Callable[[], Hashable] | None = None, *, follow: bool = True) -> EventStream:
         """The ASGI response for one ``GET /_mock/events``.

@@ -12,7 +12,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -141,6 +141,17 @@ def _dumps(value: object) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def _decoded(items: Iterable[tuple[str, dict[str, str]]]) -> Iterator[tuple[str, JournalEntry]]:
+    """``(id, entry)`` of each stream item, skipping (with a log line) those something else wrote."""
+    for item_id, fields in items:
+        try:
+            entry = _decode(fields)
+        except Exception as exc:  # never a 500 for the journal, never the end of the live feed
+            log.warning("journal: skipping stream item %s (%s)", item_id, exc)
+            continue
+        yield item_id, entry
+
+
 def _decode(fields: dict[str, str]) -> JournalEntry:
     """The entry of one stream item (its ``seq`` and ``e`` fields), as :func:`_encode` wrote it."""
     data = {k: v for k, v in json.loads(fields["e"]).items() if k in _FIELDS}
@@ -212,12 +223,7 @@ class RedisJournal(Journal):
         except StateUnavailable as exc:
             log.warning("journal entry for %s %s dropped: %s", entry.method, entry.path, exc)
             return entry
-        if int(seq):
-            entry.seq = int(seq)
-            if entry.generation == -1:  # recorded whatever the generation: it is the current one
-                entry.generation = self.generation
-            for listener in self.listeners:  # this worker's subscribers (the live journal page)
-                listener(entry)
+        self.recorded(entry, int(seq))
         return entry
 
     def _write_pending(self) -> None:
@@ -242,12 +248,7 @@ class RedisJournal(Journal):
         finally:
             written.set_result(None)
         for entry, seq in zip(entries, seqs, strict=True):
-            if int(seq):
-                entry.seq = int(seq)
-                if entry.generation == -1:  # recorded whatever the generation: it is the current one
-                    entry.generation = self.generation
-                for listener in self.listeners:  # this worker's subscribers (the live journal page)
-                    listener(entry)
+            self.recorded(entry, int(seq))
 
     def record_args(self, entry: JournalEntry, response_is_json: bool = False) -> tuple[list[str], list[Any]]:
         """Keys and arguments for :data:`RECORD_LUA`'s ``record`` to write ``entry`` (its ``at`` set now).
@@ -259,12 +260,12 @@ class RedisJournal(Journal):
         return [self._stream, self._seq_key, self._gen], [entry.generation, self.size, encoded]
 
     def recorded(self, entry: JournalEntry, seq: int) -> None:
-        """``entry`` was written by another script with sequence number ``seq`` (0: not recorded)."""
+        """``entry`` was written with sequence number ``seq`` (0: not recorded): tell this worker's listeners."""
         if seq:
             entry.seq = seq
             if entry.generation == -1:  # recorded whatever the generation: it is the current one
                 entry.generation = self.generation
-            for listener in self.listeners:
+            for listener in self.listeners:  # the console log, the live journal page
                 listener(entry)
 
     @property
@@ -283,10 +284,11 @@ class RedisJournal(Journal):
         """Deliver the entries every worker records from now on, in stream order, to ``deliver``.
 
         On a serving worker, a task reads the stream (``XREAD BLOCK``) on a connection of its own,
-        from the last entry written when it was called; the reset generation is re-read with each
-        read, so a reset shows before the entries that follow it. Redis down: it tries again every
-        second and goes on from the same place. Elsewhere (no serving worker) returns None: the
-        process's own :attr:`listeners` see what it records.
+        from the last entry written when it was called. Each item carries its reset generation,
+        so the live journal can show a reset before the entries after it. Items something else
+        wrote are skipped. Redis down: it tries again every second and goes on from the same place.
+        Elsewhere (no serving worker) returns None: the process's own :attr:`listeners` see what it
+        records.
         """
         if not self.store.batching:
             return None
@@ -315,13 +317,8 @@ class RedisJournal(Journal):
                     await asyncio.sleep(1.0)
                     continue
                 for _stream, items in found or []:
-                    for item_id, fields in items:
-                        last = item_id
-                        try:
-                            entry = _decode(fields)
-                        except Exception as exc:  # written by something else: never the end of the feed
-                            log.warning("journal: skipping stream item %s (%s)", item_id, exc)
-                            continue
+                    last = items[-1][0] if items else last
+                    for _id, entry in _decoded(items):
                         deliver(entry)
         finally:
             await client.aclose()
@@ -331,13 +328,7 @@ class RedisJournal(Journal):
         rows: list[tuple[str, dict[str, str]]] = self.store.call(
             lambda r: r.xrevrange(self._stream, "+", "-", count=self.size)  # type: ignore[arg-type,return-value]
         )
-        out = []
-        for item_id, fields in reversed(rows):
-            try:
-                out.append(_decode(fields))
-            except Exception as exc:  # written by something else: never a 500 for the journal
-                log.warning("journal: skipping stream item %s (%s)", item_id, exc)
-        return out
+        return [entry for _id, entry in _decoded(reversed(rows))]
 
     @property
     def total(self) -> int:

@@ -96,11 +96,8 @@ class SharedMockState(MockState):
         done: asyncio.Future[None] | None = None
         if changes.live:  # one catch-up serves every request that comes until it is done
             done = self._catching_up = asyncio.get_running_loop().create_future()
-        changes.stale = False  # a notice from now on makes the next request catch up again
         try:
-            self.shared_ledger.forget_cached()
-            if self.store.batch is not None:  # a serving worker (one long-lived loop): subscribe
-                changes.listen()
+            self._start_catch_up()
             counters = await self.settings.acounters(self.shared_journal.generation_key, self.shared_faults.active_key)
             self._catch_up(counters)
         except BaseException:
@@ -110,6 +107,15 @@ class SharedMockState(MockState):
             if done is not None:
                 self._catching_up = None
                 done.set_result(None)
+
+    def _start_catch_up(self) -> None:
+        """A catch-up begins: a notice from now on makes the next request catch up again (the caller sets
+        ``stale`` back if it fails); cached accounts are forgotten; a serving worker listens for notices."""
+        changes = self.store.changes
+        changes.stale = False
+        self.shared_ledger.forget_cached()
+        if self.store.batch is not None:  # a serving worker (one long-lived loop): subscribe
+            changes.listen()
 
     def _catch_up(self, counters: Counters) -> None:
         if counters.config_version != self._version:
@@ -247,11 +253,8 @@ class SharedMockState(MockState):
         changes = self.store.changes
         try:
             if not changes.live or changes.stale:  # as abegin: caught up now, until the next notice
-                changes.stale = False
-                self.shared_ledger.forget_cached()
-                if self.store.batch is not None:
-                    changes.listen()
                 try:
+                    self._start_catch_up()
                     self.begin()
                 except StateUnavailable:
                     changes.stale = True  # the next request (or call) catches up instead
