@@ -7,17 +7,18 @@ against one worker in memory: the answers must be the same.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import redis
-from httpx_sse import aconnect_sse
+from httpx_sse import ServerSentEvent, aconnect_sse
 
 from mockserver.config import MockConfig
 from mockserver.shared.store import DEFAULT_NAMESPACE, RETRY_INTERVAL
@@ -56,6 +57,19 @@ async def _burst(base_url: str, count: int, key: str, path: str = CHAT) -> list[
         await asyncio.sleep(0)
         gate.set()
         return list(await asyncio.gather(*tasks))
+
+
+@contextlib.asynccontextmanager
+async def _live_journal(base_url: str) -> AsyncIterator[AsyncIterator[ServerSentEvent]]:
+    """``GET /_mock/events`` as the inspector page follows it: its events, from just after the hello."""
+    async with (
+        httpx.AsyncClient(base_url=base_url, timeout=30) as page,
+        aconnect_sse(page, "GET", "/_mock/events") as feed,
+    ):
+        events = feed.aiter_sse()
+        while (await anext(events)).event != "hello":  # (a "retry:" line comes first)
+            pass
+        yield events
 
 
 def _put(base_url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -143,13 +157,7 @@ def test_the_live_journal_shows_the_requests_every_worker_answered(server: Serve
     key = "ak_feed_0001"
 
     async def watch() -> tuple[list[dict[str, Any]], int]:
-        async with (
-            httpx.AsyncClient(base_url=server.base_url, timeout=30) as page,
-            aconnect_sse(page, "GET", "/_mock/events") as feed,
-        ):
-            events = feed.aiter_sse()
-            while (await anext(events)).event != "hello":  # (a "retry:" line comes first)
-                pass
+        async with _live_journal(server.base_url) as events:
             answers = await on_every_worker(server, lambda c: c.post(CHAT, json=BODY, headers={"X-API-Key": key}), 20)
             assert {a.status_code for a in answers} == {200}
             seen: list[dict[str, Any]] = []
@@ -334,13 +342,9 @@ def test_the_live_journal_shows_each_reset_once_before_the_entries_after_it(serv
 
     async def scenario() -> tuple[list[list[int]], list[list[int]]]:
         async with (
-            httpx.AsyncClient(base_url=server.base_url, timeout=30) as page,
+            _live_journal(server.base_url) as events,
             httpx.AsyncClient(base_url=server.base_url, timeout=30, limits=no_reuse) as chat,
-            aconnect_sse(page, "GET", "/_mock/events") as feed,
         ):
-            events = feed.aiter_sse()
-            while (await anext(events)).event != "hello":
-                pass
 
             async def ask(count: int) -> None:
                 await asyncio.gather(*(chat.post(CHAT, json=BODY, headers={"X-API-Key": "ak_resets_0001"})
@@ -379,13 +383,9 @@ def test_the_live_journal_skips_what_another_program_wrote_in_its_stream(redis_u
 
     async def scenario() -> list[int]:
         async with (
-            httpx.AsyncClient(base_url=served.base_url, timeout=30) as page,
+            _live_journal(served.base_url) as events,
             httpx.AsyncClient(base_url=served.base_url, timeout=10) as chat,
-            aconnect_sse(page, "GET", "/_mock/events") as feed,
         ):
-            events = feed.aiter_sse()
-            while (await anext(events)).event != "hello":
-                pass
             with redis.Redis.from_url(redis_url) as foreign:
                 for fields in ({"seq": 99, "e": "null"}, {"seq": "x", "e": "{}"}, {"other": "field"}):
                     foreign.xadd(stream, fields)  # type: ignore[arg-type]
@@ -417,11 +417,9 @@ def test_the_live_journal_goes_on_after_redis_comes_back(durable_redis: Any) -> 
     async def scenario() -> tuple[int, list[int], dict[str, Any]]:
         no_reuse = httpx.Limits(max_keepalive_connections=0)  # a new connection per request: either worker
         async with (
-            httpx.AsyncClient(base_url=served.base_url, timeout=30) as page,
+            _live_journal(served.base_url) as events,
             httpx.AsyncClient(base_url=served.base_url, timeout=10, limits=no_reuse) as chat,
-            aconnect_sse(page, "GET", "/_mock/events") as feed,
         ):
-            events = feed.aiter_sse()
 
             async def next_request() -> dict[str, Any]:
                 async with asyncio.timeout(10):
@@ -430,8 +428,6 @@ def test_the_live_journal_goes_on_after_redis_comes_back(durable_redis: Any) -> 
                         if event.event == "request" and event.json()["path"] == CHAT:
                             return event.json()  # type: ignore[no-any-return]
 
-            while (await anext(events)).event != "hello":
-                pass
             assert (await chat.post(CHAT, json=BODY, headers=headers)).status_code == 200
             before = (await next_request())["seq"]
             await asyncio.to_thread(durable_redis.stop)
